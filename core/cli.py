@@ -1,0 +1,370 @@
+"""Command line: everything the app does, scriptable without Streamlit.
+
+    python -m core profile FILE --text-col T --label-col L
+    python -m core train FILE --text-col T --label-col L [--seeds N] [--recipe R ...]
+    python -m core experiment run (SPEC.toml | FILE --text-col ...) [--no-wait]
+    python -m core experiment show ID | list
+    python -m core worker [--slots N]
+    python -m core predict BUNDLE FILE [--text-col T]
+    python -m core export EXPERIMENT RECIPE OUT.zip
+    python -m core runs cancel|requeue RUN_ID
+    python -m core strategies
+
+Errors a user can cause print one clear message and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from core.dataset import ColumnChoice
+from core.errors import InputError
+from core.settings import get_settings
+
+EXIT_INPUT = 2
+
+
+def _add_data_args(p: argparse.ArgumentParser, *, file_required: bool = True) -> None:
+    p.add_argument("file", nargs=None if file_required else "?", help="CSV, TSV, XLSX, Parquet or JSON Lines file")
+    p.add_argument("--text-col", help="column holding the texts (default: suggested)")
+    p.add_argument("--label-col", help="column holding the labels (default: suggested)")
+    p.add_argument("--ordinal-order", help="labels are ordinal, low to high, comma-separated (e.g. 1,2,3,4,5)")
+    p.add_argument("--target-col", help="optional continuous target column (e.g. an intensity score)")
+    p.add_argument("--split-col", help="optional column with train/test values")
+    p.add_argument("--encoding", help="override the detected text encoding")
+    p.add_argument("--normalise-labels", action="store_true", help="merge labels differing only by case/whitespace")
+
+
+def _add_experiment_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", action="append", default=[], help='a recipe, e.g. "focal(gamma=2)+bidirectional"; '
+                                                                 "repeat for each recipe to compare")
+    p.add_argument("--seeds", type=int, help="number of seeds (default 3)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--vocab-size", type=int)
+    p.add_argument("--max-len", type=int)
+    p.add_argument("--units", type=int)
+    p.add_argument("--embedding-dim", type=int)
+    p.add_argument("--name", default="", help="experiment name")
+    p.add_argument("--no-wait", action="store_true", help="submit and return at once")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Imbalance Lab command line")
+    parser.add_argument("--workspace", help="workspace folder (default: $IMBALANCE_LAB_WORKSPACE or ./workspace)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("profile", help="validate a file and print its class profile")
+    _add_data_args(p)
+
+    p = sub.add_parser("train", help="train recipes (baseline + references always) and print the comparison")
+    _add_data_args(p)
+    _add_experiment_args(p)
+
+    exp = sub.add_parser("experiment", help="experiments: run, show, list")
+    exp_sub = exp.add_subparsers(dest="action", required=True)
+    p = exp_sub.add_parser("run", help="submit an experiment from a TOML spec or a data file with flags")
+    _add_data_args(p)
+    _add_experiment_args(p)
+    p = exp_sub.add_parser("show", help="print an experiment's comparison table")
+    p.add_argument("experiment_id", type=int)
+    exp_sub.add_parser("list", help="list experiments")
+
+    p = sub.add_parser("worker", help="run the training worker service for the workspace")
+    p.add_argument("--slots", type=int, help="parallel training processes (default: number of cores)")
+    p.add_argument("--until-idle", action="store_true", help="exit when nothing is queued or running")
+
+    p = sub.add_parser("predict", help="predict texts in FILE with an exported bundle")
+    p.add_argument("bundle")
+    p.add_argument("file")
+    p.add_argument("--text-col")
+    p.add_argument("--out", help="write predictions to this CSV (default: print)")
+
+    p = sub.add_parser("export", help="export a recipe's models as one bundle")
+    p.add_argument("experiment_id", type=int)
+    p.add_argument("recipe")
+    p.add_argument("out")
+
+    p = sub.add_parser("runs", help="cancel or re-queue a run")
+    p.add_argument("action", choices=["cancel", "requeue", "list"])
+    p.add_argument("run_id", type=int, nargs="?")
+
+    sub.add_parser("strategies", help="list every strategy and its parameters")
+    return parser
+
+
+def _choice(args, table) -> ColumnChoice:
+    from core.tables import suggest_columns
+
+    text_col, label_col = args.text_col, args.label_col
+    if not text_col or not label_col:
+        guess_text, guess_label = suggest_columns(table.frame)
+        text_col, label_col = text_col or guess_text, label_col or guess_label
+    if not text_col or not label_col:
+        raise InputError(f"could not guess the text and label columns; pass --text-col and --label-col "
+                         f"(columns: {', '.join(map(str, table.frame.columns))}).", source=table.source)
+    order = tuple(x.strip() for x in args.ordinal_order.split(",")) if args.ordinal_order else None
+    return ColumnChoice(text=text_col, label=label_col, ordinal_order=order, target=args.target_col,
+                        split=args.split_col, normalise_labels=args.normalise_labels)
+
+
+def _load(args, settings):
+    from core.tables import read_table, to_labeled_texts
+
+    table = read_table(args.file, encoding=args.encoding, settings=settings)
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    data = to_labeled_texts(table, _choice(args, table), settings=settings)
+    for warning in data.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return table, data
+
+
+def cmd_profile(args, settings) -> int:
+    from core.profile import compute_profile, format_profile
+
+    _, data = _load(args, settings)
+    print(format_profile(compute_profile(data)))
+    return 0
+
+
+def _spec_from_args(args, dataset_id: str, settings):
+    from core.experiments import ExperimentSpec
+    from core.pipeline import TrainSettings
+
+    overrides = {k: getattr(args, k) for k in ("epochs", "batch_size", "vocab_size", "max_len", "units",
+                                               "embedding_dim") if getattr(args, k, None) is not None}
+    return ExperimentSpec(dataset_id=dataset_id, recipes=tuple(args.recipe) or ("baseline",),
+                          seeds=args.seeds or settings.default_seeds, settings=TrainSettings(**overrides),
+                          test_share=settings.test_share, validation_share=settings.validation_share, name=args.name)
+
+
+def _spec_from_toml(path: Path, store, settings, args):
+    """A TOML spec: [data] file/text_col/label_col/…, [training] settings, seeds,
+    and [[recipes]] entries (a list of {name=..., params...} under `steps`, or a
+    `recipe = "..."` string)."""
+    from core.experiments import ExperimentSpec
+    from core.pipeline import TrainSettings
+    from core.recipe import Recipe
+
+    try:
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML: {exc}. Fix the spec file.", source=path.name) from None
+    data_section = spec.get("data", {})
+    if "file" not in data_section:
+        raise InputError("the spec needs a [data] section with file = \"...\".", source=path.name)
+    data_args = argparse.Namespace(
+        file=str((path.parent / data_section["file"]).resolve()) if not os.path.isabs(data_section["file"])
+        else data_section["file"], text_col=data_section.get("text_col"), label_col=data_section.get("label_col"),
+        ordinal_order=",".join(map(str, data_section["ordinal_order"])) if data_section.get("ordinal_order") else None,
+        target_col=data_section.get("target_col"), split_col=data_section.get("split_col"),
+        encoding=data_section.get("encoding"), normalise_labels=bool(data_section.get("normalise_labels", False)))
+    table, data = _load(data_args, settings)
+    dataset_id = store.add_dataset(data, name=table.source)
+    recipes = []
+    for entry in spec.get("recipes", []):
+        if "recipe" in entry:
+            recipes.append(str(entry["recipe"]))
+        else:
+            recipes.append(Recipe.from_json(entry.get("steps", [])).text())
+    recipes += list(args.recipe)
+    return ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes) or ("baseline",),
+                          seeds=int(spec.get("seeds", args.seeds or settings.default_seeds)),
+                          settings=TrainSettings.from_json(spec.get("training", {})),
+                          test_share=float(spec.get("test_share", settings.test_share)),
+                          validation_share=float(spec.get("validation_share", settings.validation_share)),
+                          name=str(spec.get("name", args.name)))
+
+
+def _ensure_worker_for_cli(store, settings):
+    """A running worker, started detached if there is none (unless auto-start
+    is off, then one that exits when the queue is empty)."""
+    import subprocess
+
+    from core.worker import ensure_worker, lease_holder
+
+    if lease_holder(store, settings.stale_after_s):
+        return None
+    if not settings.no_autostart:
+        ensure_worker(store.root, settings)
+        return None
+    return subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(store.root), "worker", "--until-idle"],
+                            cwd=Path(__file__).resolve().parent.parent)
+
+
+def _wait(store, experiment_id: int) -> None:
+    tty = sys.stderr.isatty()
+    last_line = ""
+    while True:
+        runs = store.runs(experiment_id=experiment_id)
+        counts: dict[str, int] = {}
+        for r in runs:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        running = [r for r in runs if r.status == "running"]
+        detail = "; ".join(
+            f"{r.recipe} s{r.seed} epoch {r.progress.get('epoch', '?')}/{r.progress.get('epochs', '?')}"
+            f" eta {r.progress.get('eta_s', '?')}s" for r in running if r.progress)
+        done = sum(counts.get(s, 0) for s in ("finished", "failed", "cancelled", "interrupted"))
+        line = f"[{done}/{len(runs)} done] " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        line += f" | {detail}" if detail else ""
+        if line != last_line:
+            print(("\r" + line[:150].ljust(150)) if tty else line, end="" if tty else "\n", file=sys.stderr,
+                  flush=True)
+            last_line = line
+        if done == len(runs):
+            if tty:
+                print(file=sys.stderr)
+            return
+        time.sleep(1.0)
+
+
+def _show(store, experiment_id: int) -> None:
+    from core.results import experiment_results, leaderboard_text, per_class_text
+
+    results = experiment_results(store, experiment_id)
+    exp = results.experiment
+    print(f"experiment {experiment_id}: {exp['name']} (dataset {exp['dataset_id']})")
+    print(leaderboard_text(results))
+    print()
+    print(per_class_text(results, "recall"))
+    failed = results.runs[results.runs["status"].isin(["failed", "interrupted", "cancelled"])]
+    for row in failed.itertuples():
+        print(f"run {row.id} ({row.recipe}, seed {row.seed}) {row.status}: {row.error}")
+
+
+def cmd_experiment_run(args, settings) -> int:
+    from core.experiments import submit
+    from core.store import Store
+
+    store = Store(settings.workspace)
+    if args.file and args.file.endswith(".toml"):
+        spec = _spec_from_toml(Path(args.file), store, settings, args)
+    else:
+        if not args.file:
+            raise InputError("give a data file (with --text-col/--label-col) or a .toml spec.")
+        table, data = _load(args, settings)
+        spec = _spec_from_args(args, store.add_dataset(data, name=table.source), settings)
+    experiment_id = submit(store, spec)
+    n_runs = len(store.runs(experiment_id=experiment_id))
+    print(f"experiment {experiment_id} submitted: {n_runs} runs in {store.root}", file=sys.stderr)
+    if args.no_wait:
+        _ensure_worker_for_cli(store, settings)
+        print(experiment_id)
+        return 0
+    helper = _ensure_worker_for_cli(store, settings)
+    try:
+        _wait(store, experiment_id)
+    finally:
+        if helper is not None:
+            helper.wait(timeout=60)
+    _show(store, experiment_id)
+    return 0
+
+
+def cmd_worker(args, settings) -> int:
+    from core.worker import run_worker
+
+    print(f"worker serving {settings.workspace.resolve()} (Ctrl+C to stop)", file=sys.stderr)
+    run_worker(settings.workspace, slots=args.slots, until_idle=args.until_idle)
+    return 0
+
+
+def cmd_predict(args, settings) -> int:
+    import pandas as pd
+
+    from core.predict import load_bundle, predict_recipe
+    from core.tables import read_table, suggest_columns
+
+    table = read_table(args.file, settings=settings)
+    text_col = args.text_col or suggest_columns(table.frame)[0]
+    if text_col not in table.frame.columns:
+        raise InputError(f"no column {text_col!r}; columns: {', '.join(map(str, table.frame.columns))}. "
+                         "Pass --text-col.", source=table.source)
+    texts = table.frame[text_col].fillna("").astype(str).tolist()
+    recipe = load_bundle(args.bundle)
+    answer = predict_recipe(recipe, texts)
+    out = pd.DataFrame({"text": texts, "predicted": answer["predicted"]})
+    for j, cls in enumerate(answer["classes"]):
+        out[f"p_{cls}"] = [row[j] for row in answer["proba"]]
+    if args.out:
+        from core.report import safe_csv
+
+        Path(args.out).write_text(safe_csv(out), encoding="utf-8")
+        print(f"wrote {len(out)} predictions to {args.out}", file=sys.stderr)
+    else:
+        print(out.to_string(index=False, max_colwidth=60))
+    return 0
+
+
+def cmd_export(args, settings) -> int:
+    from core.predict import export_bundle
+    from core.store import Store
+
+    path = export_bundle(Store(settings.workspace), args.experiment_id, args.recipe, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_runs(args, settings) -> int:
+    from core.store import Store
+
+    store = Store(settings.workspace)
+    if args.action == "list":
+        for r in store.runs():
+            print(f"{r.id:5d}  exp {r.experiment_id:3d}  {r.status:11s}  seed {r.seed}  {r.recipe}")
+        return 0
+    if args.run_id is None:
+        raise InputError(f"runs {args.action} needs a RUN_ID (see `python -m core runs list`).")
+    if args.action == "cancel":
+        print(store.cancel(args.run_id))
+    else:
+        print("queued" if store.requeue(args.run_id) else "not re-queued: only interrupted, failed or cancelled "
+                                                           "runs can be re-queued")
+    return 0
+
+
+def cmd_strategies(args, settings) -> int:
+    from core.strategies.registry import strategy_infos
+
+    for info in strategy_infos():
+        print(f"{info.name}  [{info.family}]  {info.label}{'  (ordinal labels)' if info.needs_ordinal else ''}")
+        print(f"    {info.help}")
+        for p in info.params:
+            rng = f" range {p.min}…{p.max}" if p.min is not None else ""
+            choices = f" one of {', '.join(p.choices)}" if p.choices else ""
+            print(f"    {p.name}={json.dumps(p.default)} ({p.kind}{rng}{choices}): {p.help}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings(workspace=args.workspace)
+    handlers = {"profile": cmd_profile, "train": cmd_experiment_run, "worker": cmd_worker, "predict": cmd_predict,
+                "export": cmd_export, "runs": cmd_runs, "strategies": cmd_strategies}
+    try:
+        if args.command == "experiment":
+            if args.action == "run":
+                return cmd_experiment_run(args, settings)
+            from core.store import Store
+
+            store = Store(settings.workspace)
+            if args.action == "show":
+                _show(store, args.experiment_id)
+            else:
+                for e in store.experiments():
+                    print(f"{e['id']:4d}  {e['name']}  dataset {e['dataset_id']}")
+            return 0
+        return handlers[args.command](args, settings)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,123 @@
+"""Experiments: one dataset version + one split spec + recipes × seeds + shared
+training settings. Every recipe × seed is a run; the references are added for
+every seed. Submitting an identical run again reuses its finished result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+
+from core.errors import InputError
+from core.pipeline import TrainSettings, check_label_type
+from core.recipe import BASELINE, parse_recipe
+from core.references import ALWAYS, REFERENCES, is_reference
+from core.store import Store
+from core.strategies.registry import build
+
+VERSIONED = ("tensorflow-cpu", "tensorflow", "keras", "scikit-learn", "imbalanced-learn", "numpy")
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    dataset_id: str
+    recipes: tuple[str, ...] = (BASELINE,)
+    seeds: int = 3
+    settings: TrainSettings = field(default_factory=TrainSettings)
+    test_share: float = 0.2
+    validation_share: float = 0.1
+    references: tuple[str, ...] = ALWAYS
+    name: str = ""
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["settings"] = self.settings.to_json()
+        return d
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "ExperimentSpec":
+        payload = dict(payload)
+        payload["settings"] = TrainSettings.from_json(payload.get("settings", {}))
+        payload["recipes"] = tuple(payload.get("recipes", (BASELINE,)))
+        payload["references"] = tuple(payload.get("references", ALWAYS))
+        return cls(**payload)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def canonical_recipe(text: str) -> str:
+    """The recipe's text with every parameter spelled out, checked by the registry."""
+    recipe = parse_recipe(text)
+    strategies = build(recipe)
+    parts = []
+    for step, strategy in zip(recipe.steps, strategies):
+        given = dict(step.params)
+        shown = {k: v for k, v in strategy.values.items() if k in given}
+        inner = ",".join(f"{k}={json.dumps(v, separators=(',', ':'), sort_keys=True) if not isinstance(v, str) else v}"
+                         for k, v in shown.items())
+        parts.append(f"{step.name}({inner})" if inner else step.name)
+    return "+".join(parts) or BASELINE
+
+
+def run_fingerprint(spec: ExperimentSpec, recipe: str, seed: int) -> str:
+    """Everything that affects a run's numbers: dataset, split, recipe with all
+    parameter values, training settings, seed and library versions."""
+    full = [] if is_reference(recipe) else [dict(name=s.name, **s.values) for s in build(recipe)]
+    payload = {
+        "dataset": spec.dataset_id, "split": [spec.test_share, spec.validation_share], "recipe": recipe,
+        "params": full, "settings": None if is_reference(recipe) else spec.settings.to_json(), "seed": seed,
+        "versions": library_versions(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def validate(store: Store, spec: ExperimentSpec) -> ExperimentSpec:
+    """Check recipes against the registry and the dataset's label type; put
+    the baseline first and drop duplicates."""
+    if spec.seeds < 1 or spec.seeds > 50:
+        raise InputError(f"seeds must be between 1 and 50 (got {spec.seeds}).")
+    if not 0.05 <= spec.test_share <= 0.5 or not 0.05 <= spec.validation_share <= 0.4:
+        raise InputError("test share must be 0.05–0.5 and validation share 0.05–0.4.")
+    data_info = store.dataset_info(spec.dataset_id)
+    recipes: list[str] = [BASELINE]
+    for text in spec.recipes:
+        recipe = canonical_recipe(text)
+        check_label_type(build(recipe), _LabelType(bool(data_info["ordinal"]), bool(data_info["has_target"])))
+        if recipe not in recipes:
+            recipes.append(recipe)
+    unknown = [r for r in spec.references if r not in REFERENCES]
+    if unknown:
+        raise InputError(f"unknown reference {', '.join(unknown)}; known: {', '.join(REFERENCES)}.")
+    references = tuple(dict.fromkeys(ALWAYS + tuple(spec.references)))
+    return ExperimentSpec(**{**spec.__dict__, "recipes": tuple(recipes), "references": references})
+
+
+@dataclass(frozen=True)
+class _LabelType:
+    ordinal: bool
+    has_target: bool
+
+    @property
+    def target(self):
+        return True if self.has_target else None
+
+
+def submit(store: Store, spec: ExperimentSpec) -> int:
+    """Store the experiment and queue (or reuse) one run per recipe × seed."""
+    spec = validate(store, spec)
+    name = spec.name or f"{len(spec.recipes)} recipes × {spec.seeds} seeds"
+    experiment_id = store.add_experiment(name=name, dataset_id=spec.dataset_id, spec=spec.to_json())
+    for seed in range(spec.seeds):
+        for recipe in spec.references + spec.recipes:
+            store.add_run(experiment_id=experiment_id, recipe=recipe, seed=seed,
+                          fingerprint=run_fingerprint(spec, recipe, seed))
+    return experiment_id

@@ -1,0 +1,56 @@
+"""Every cap and default in one place, each overridable by an environment
+variable named ``IMBALANCE_LAB_<FIELD>`` (upper case)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+ENV_PREFIX = "IMBALANCE_LAB_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    workspace: Path = Path("workspace")
+    max_upload_mb: int = 200
+    max_rows: int = 500_000
+    max_classes: int = 200
+    max_text_chars: int = 20_000
+    min_class_rows: int = 3  # fewest rows a class needs to be split train/val/test
+    default_seeds: int = 3
+    test_share: float = 0.2
+    validation_share: float = 0.1
+    worker_slots: int = 0  # 0 = number of cores
+    heartbeat_s: float = 2.0
+    stale_after_s: float = 20.0
+    cancel_grace_s: float = 10.0
+    no_autostart: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Defaults, then environment variables, then explicit overrides."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            default = f.default
+            if isinstance(default, bool):
+                values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            elif isinstance(default, Path):
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = type(default)(raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "workspace" in values:
+            values["workspace"] = Path(values["workspace"])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def slots(self) -> int:
+        return self.worker_slots or (os.cpu_count() or 1)
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings.from_env(**overrides)

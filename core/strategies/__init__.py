@@ -1,0 +1,1 @@
+"""Imbalance strategies: one class per strategy, one registry (``registry``)."""

@@ -1,0 +1,76 @@
+"""Architecture strategies: they change the network, not the data or loss."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.strategies.base import Param, Strategy
+
+
+class Stacked(Strategy):
+    name = "stacked"
+    label = "Stacked recurrent layers"
+    family = "Architecture"
+    help = "Several recurrent layers on top of each other."
+    params = (Param("layers", "int", 2, "Number of recurrent layers.", 2, 4),)
+    uses = frozenset({"depth"})
+    cost = 1.8
+
+    def model(self, ctx, spec):
+        return replace(spec, recurrent_layers=self["layers"])
+
+
+class Bidirectional(Strategy):
+    name = "bidirectional"
+    label = "Bidirectional"
+    family = "Architecture"
+    help = "Reads each text in both directions."
+    uses = frozenset({"direction"})
+    cost = 2.0
+
+    def model(self, ctx, spec):
+        return replace(spec, bidirectional=True)
+
+
+class DenseHead(Strategy):
+    name = "dense_head"
+    label = "Extra dense layers"
+    family = "Architecture"
+    help = "Dense ReLU layers with dropout between the recurrent encoder and the output."
+    params = (
+        Param("units", "int", 64, "Width of each dense layer.", 4, 1024),
+        Param("layers", "int", 1, "Number of dense layers.", 1, 4),
+        Param("dropout", "float", 0.3, "Dropout before each dense layer.", 0.0, 0.9),
+    )
+    uses = frozenset({"dense"})
+
+    def model(self, ctx, spec):
+        return replace(spec, dense_layers=(self["units"],) * self["layers"], dense_dropout=self["dropout"])
+
+
+class Gru(Strategy):
+    name = "gru"
+    label = "GRU cell"
+    family = "Architecture"
+    help = "GRU instead of LSTM cells: fewer parameters, often as accurate."
+    uses = frozenset({"cell"})
+    cost = 0.8
+
+    def model(self, ctx, spec):
+        return replace(spec, cell="gru")
+
+
+class Wider(Strategy):
+    name = "wider"
+    label = "Wider layers"
+    family = "Architecture"
+    help = "More recurrent units and a larger embedding."
+    params = (
+        Param("units", "int", 128, "Recurrent units.", 4, 1024),
+        Param("embedding_dim", "int", 128, "Embedding width.", 4, 1024),
+    )
+    uses = frozenset({"width"})
+    cost = 2.0
+
+    def model(self, ctx, spec):
+        return replace(spec, units=self["units"], embedding_dim=self["embedding_dim"])

@@ -1,0 +1,61 @@
+"""Text augmentation of minority classes: WordNet synonyms and EDA edits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import InputError
+from core.strategies.base import Param, Strategy
+
+
+class Augment(Strategy):
+    name = "augment"
+    label = "Text augmentation (WordNet + EDA)"
+    family = "Augmentation"
+    help = ("Adds edited copies of training texts of smaller classes: synonym replacement from WordNet, random "
+            "insertion, swap and deletion (Wei & Zou 2019).")
+    params = (
+        Param("n_new", "int", 0, "New texts per augmented class; 0 = enough to reach half the largest class "
+              "(at most 4× the class).", 0, 100_000),
+        Param("rate", "float", 0.1, "Share of words edited in each new text.", 0.01, 0.5),
+        Param("classes", "json", "minority", 'Which classes: "minority" (all but the largest) or a list of names.'),
+    )
+    cost = 1.5
+
+    def _targets(self, ctx, counts: np.ndarray) -> dict[int, int]:
+        chosen = self["classes"]
+        if chosen == "minority":
+            ids = [c for c in range(ctx.n_classes) if 0 < counts[c] < counts.max()]
+        else:
+            names = [chosen] if isinstance(chosen, str) else list(chosen)
+            unknown = sorted(set(map(str, names)) - set(ctx.data.classes))
+            if unknown:
+                raise InputError(f"augment(classes=…): unknown classes {', '.join(unknown)}; "
+                                 f"the classes are {', '.join(ctx.data.classes)}.")
+            ids = [ctx.data.classes.index(str(n)) for n in names]
+        if self["n_new"]:
+            return {c: self["n_new"] for c in ids}
+        half = int(counts.max() // 2)
+        return {c: int(min(max(0, half - counts[c]), 4 * counts[c])) for c in ids}
+
+    def resample(self, ctx, train):
+        from core.augment import AugmentParams, augment_rows
+
+        params = AugmentParams(rate=self["rate"])
+        counts = train.class_counts(ctx.n_classes)
+        generated: list[tuple[int, str]] = []
+        for c, n_new in self._targets(ctx, counts).items():
+            positions = np.flatnonzero((train.y == c) & ~train.synthetic)
+            if n_new and len(positions):
+                generated += augment_rows(train.texts, positions.tolist(), n_new, seed=ctx.seed * 7919 + c,
+                                          params=params)
+        if not generated:
+            return train
+        sources = np.array([p for p, _ in generated])
+        texts = [t for _, t in generated]
+        ctx.artifacts["augmented"] = [
+            {"source_row": int(train.source_rows[p]), "label": ctx.data.classes[train.y[p]],
+             "source_text": train.texts[p], "new_text": t} for p, t in generated
+        ]
+        ctx.notes.append(f"augment: {len(texts)} new texts")
+        return train.extend(texts, sources)

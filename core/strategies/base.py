@@ -1,0 +1,140 @@
+"""The strategy interface: typed parameters and a few hooks.
+
+Every imbalance strategy is one small class with a stable ``name``, a UI
+``label`` and ``help``, typed ``params``, and overrides of the hooks it needs.
+Hooks run in this order inside a run (see ``core.pipeline``):
+``relabel`` → ``resample`` → ``sample_weights`` → ``head`` / ``model`` /
+``loss`` / ``output_bias`` → ``fit`` (two-stage methods, ensembles) → ``decide``.
+Strategies that would fight over the same thing (two losses, two fits) declare
+it in ``uses`` and the registry refuses the combination with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from core.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.decision import Decision
+    from core.heads import Head
+    from core.models import ModelSpec
+    from core.pipeline import Fitted, Outputs, RunContext, TrainingSet
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed hyper-parameter; ``kind`` is float | int | bool | choice | json | str."""
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def coerce(self, value: Any, *, strategy: str) -> Any:
+        where = f"{strategy}({self.name}=…)"
+        try:
+            if self.kind == "float":
+                value = float(value)
+            elif self.kind == "int":
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                value = int(value)
+            elif self.kind == "bool":
+                value = value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "on"}
+            elif self.kind == "json":
+                value = json.loads(value) if isinstance(value, str) and value.strip()[:1] in "{[" else value
+            else:
+                value = str(value)
+        except (TypeError, ValueError, json.JSONDecodeError):
+            raise InputError(f"{where}: expected a {self.kind} value, got {value!r}.") from None
+        if self.kind in {"float", "int"}:
+            if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+                raise InputError(f"{where}: {value} is outside the allowed range {self.min}…{self.max}.")
+        if self.kind == "choice" and value not in self.choices:
+            raise InputError(f"{where}: {value!r} is not one of {', '.join(self.choices)}.")
+        return value
+
+
+class Strategy:
+    """Base class; subclasses set the class attributes and override hooks."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    family: ClassVar[str]
+    help: ClassVar[str]
+    params: ClassVar[tuple[Param, ...]] = ()
+    uses: ClassVar[frozenset[str]] = frozenset()
+    needs_ordinal: ClassVar[bool] = False  # ordinal labels (or a continuous target) required
+    cost: ClassVar[float] = 1.0  # relative training time, for the UI's estimate
+
+    def __init__(self, **values: Any) -> None:
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            allowed = ", ".join(known) or "none"
+            raise InputError(f"{self.name}: unknown parameter {', '.join(unknown)} (allowed: {allowed}).")
+        self.values = {p.name: p.coerce(values.get(p.name, p.default), strategy=self.name) for p in self.params}
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.values})"
+
+    def resources(self) -> frozenset[str]:
+        """What this strategy takes over (may depend on parameter values)."""
+        return self.uses
+
+    # ----- hooks: the defaults do nothing -----
+    def relabel(self, ctx: "RunContext") -> None:
+        """Change the label set (merging) or targets, before anything is fitted."""
+
+    def resample(self, ctx: "RunContext", train: "TrainingSet") -> "TrainingSet":
+        """Return a changed training set (rows drawn, dropped or generated)."""
+        return train
+
+    def sample_weights(self, ctx: "RunContext", train: "TrainingSet") -> np.ndarray | None:
+        """Per-row weights multiplied into the training weights."""
+        return None
+
+    def head(self, ctx: "RunContext") -> "Head | None":
+        return None
+
+    def model(self, ctx: "RunContext", spec: "ModelSpec") -> "ModelSpec":
+        return spec
+
+    def loss(self, ctx: "RunContext", train: "TrainingSet"):
+        return None
+
+    def output_bias(self, ctx: "RunContext", train: "TrainingSet") -> np.ndarray | None:
+        return None
+
+    def fit(self, ctx: "RunContext", train: "TrainingSet") -> "Fitted | None":
+        """Replace the plain fit (two-stage methods, ensembles)."""
+        return None
+
+    def decide(self, ctx: "RunContext", validation: "Outputs") -> "Decision | None":
+        """A decision rule tuned on the validation outputs."""
+        return None
+
+
+@dataclass(frozen=True)
+class StrategyInfo:
+    """What the UI and CLI need to build forms and flags."""
+
+    name: str
+    label: str
+    family: str
+    help: str
+    params: tuple[Param, ...]
+    needs_ordinal: bool
+    cost: float
+    uses: frozenset[str] = field(default_factory=frozenset)

@@ -1,0 +1,28 @@
+"""Class merging: train and evaluate on a coarser label set.
+
+The split is drawn from the original labels before relabelling, so merged and
+unmerged runs share their test rows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.strategies.base import Param, Strategy
+
+
+class Merge(Strategy):
+    name = "merge"
+    label = "Merge classes"
+    family = "Merging"
+    help = 'Maps classes onto groups, e.g. {"1": "1-2", "2": "1-2"}; for ordinal labels only adjacent classes.'
+    params = (Param("mapping", "json", {}, 'Class → group name, e.g. {"1": "low", "2": "low"}.'),)
+    uses = frozenset({"labels"})
+
+    def relabel(self, ctx):
+        from core.merge import apply_mapping, validate_mapping
+
+        mapping = validate_mapping({str(k): str(v) for k, v in self["mapping"].items()}, ctx.data.classes,
+                                   ordinal=ctx.data.ordinal)
+        y, classes = apply_mapping(ctx.data.y, ctx.data.classes, mapping)
+        ctx.data = replace(ctx.data, y=y, classes=tuple(classes))
+        ctx.merge_map = mapping

@@ -1,0 +1,74 @@
+"""The one registry of strategies; pages, CLI flags and benchmarks list from it."""
+
+from __future__ import annotations
+
+from core.errors import InputError
+from core.recipe import Recipe, parse_recipe
+from core.strategies.architecture import Bidirectional, DenseHead, Gru, Stacked, Wider
+from core.strategies.augmentation import Augment
+from core.strategies.base import Strategy, StrategyInfo
+from core.strategies.decision import Threshold
+from core.strategies.ensembles import Boosting, EasyEnsemble
+from core.strategies.feature_space import FeatureSmote
+from core.strategies.losses import ClassBalancedFocal, Focal, LogitAdjusted, PriorBias
+from core.strategies.merging import Merge
+from core.strategies.ordinal import Coral, OrdinalRegression
+from core.strategies.sampling import BalancedBatches, OverUnder, RandomOversample, RandomUndersample
+from core.strategies.weights import ClassWeight
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls
+    for cls in (
+        ClassWeight, Focal, ClassBalancedFocal, LogitAdjusted, PriorBias,
+        RandomOversample, RandomUndersample, OverUnder, BalancedBatches, Augment,
+        FeatureSmote, EasyEnsemble, Boosting,
+        Stacked, Bidirectional, DenseHead, Gru, Wider,
+        OrdinalRegression, Coral, Threshold, Merge,
+    )
+}
+
+
+def strategy_infos() -> list[StrategyInfo]:
+    return [StrategyInfo(c.name, c.label, c.family, c.help, c.params, c.needs_ordinal, c.cost, c.uses)
+            for c in STRATEGIES.values()]
+
+
+def build(recipe: Recipe | str) -> list[Strategy]:
+    """Strategy instances for a recipe, checked for unknown names, bad values
+    and combinations that would fight over the same thing."""
+    recipe = parse_recipe(recipe) if isinstance(recipe, str) else recipe
+    strategies: list[Strategy] = []
+    for step in recipe.steps:
+        cls = STRATEGIES.get(step.name)
+        if cls is None:
+            raise InputError(f"unknown strategy {step.name!r}; known: {', '.join(sorted(STRATEGIES))}.")
+        strategies.append(cls(**dict(step.params)))
+    check_compatible(strategies)
+    return strategies
+
+
+def check_compatible(strategies: list[Strategy]) -> None:
+    taken: dict[str, str] = {}
+    for s in strategies:
+        for resource in sorted(s.resources()):
+            if resource in taken:
+                raise InputError(f"{taken[resource]} and {s.name} both change the {resource.replace('_', ' ')}; "
+                                 "keep one of them in this recipe (compare them as two recipes instead).")
+            taken[resource] = s.name
+    heads = [s.name for s in strategies if "head" in s.resources()]
+    softmax_only = [s.name for s in strategies if getattr(s, "softmax_only", False)]
+    if heads and softmax_only:
+        raise InputError(f"{softmax_only[0]} works with the usual class-probability output, but {heads[0]} replaces "
+                         "it; use them in separate recipes.")
+
+
+def cost(recipe: Recipe | str) -> float:
+    """Relative training time of a recipe (baseline = 1)."""
+    factor = 1.0
+    for s in build(recipe):
+        factor *= s.cost
+        if s.name == "easy_ensemble":
+            factor *= s["members"] / 2.5
+        if s.name == "boosting":
+            factor *= s["rounds"] / 3.0
+    return factor

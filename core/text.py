@@ -1,0 +1,147 @@
+"""Text → token ids, and length-grouped batches.
+
+On a CPU the LSTM's cost grows with padded length, so batches are built from
+rows of similar length (sort within shuffled chunks) and padded only to a
+rounded-up batch maximum. Rounding to a few bucket lengths keeps the number of
+distinct batch shapes (each one a retrace of the training function) small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+PAD, OOV = 0, 1
+BUCKET_STEP = 16
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A vocabulary (index 0 padding, 1 out-of-vocabulary) and a maximum length."""
+
+    vocabulary: tuple[str, ...]
+    max_len: int
+
+    def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Token ids per text, truncated to ``max_len``; never empty (an empty
+        text becomes one OOV token, so a fully masked sequence cannot occur)."""
+        layer = _vectorizer(vocabulary=list(self.vocabulary[2:]))
+        ragged = layer(np.asarray(list(texts), dtype=object))
+        out: list[np.ndarray] = []
+        for row in ragged:
+            ids = row.numpy()[: self.max_len].astype(np.int32)
+            out.append(ids if len(ids) else np.array([OOV], dtype=np.int32))
+        return out
+
+    def to_json(self) -> dict:
+        return {"vocabulary": list(self.vocabulary), "max_len": self.max_len}
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "Encoder":
+        return cls(tuple(payload["vocabulary"]), int(payload["max_len"]))
+
+
+def _vectorizer(*, max_tokens: int | None = None, vocabulary: list[str] | None = None):
+    from keras.layers import TextVectorization
+
+    return TextVectorization(max_tokens=max_tokens, output_mode="int", ragged=True, vocabulary=vocabulary)
+
+
+def fit_encoder(train_texts: Sequence[str], *, vocab_size: int, max_len: int | None, length_percentile: float = 95.0,
+                max_len_cap: int = 256) -> Encoder:
+    """Adapt a Keras ``TextVectorization`` on the training texts only. Without an
+    explicit ``max_len``, use a high percentile of training token lengths."""
+    layer = _vectorizer(max_tokens=vocab_size)
+    layer.adapt(np.asarray(list(train_texts), dtype=object), batch_size=1024)
+    vocabulary = tuple(layer.get_vocabulary())
+    if max_len is None:
+        lengths = [len(r) for r in layer(np.asarray(list(train_texts), dtype=object))]
+        max_len = int(min(max_len_cap, max(8, np.ceil(np.percentile(lengths, length_percentile)))))
+    return Encoder(vocabulary, int(max_len))
+
+
+def bucket_length(longest: int, max_len: int) -> int:
+    return int(min(max_len, BUCKET_STEP * int(np.ceil(longest / BUCKET_STEP)))) or 1
+
+
+def pad(seqs: Sequence[np.ndarray], rows: np.ndarray, max_len: int) -> np.ndarray:
+    """Post-padded int32 matrix for ``rows``, padded to the row's bucket length."""
+    width = bucket_length(max(len(seqs[r]) for r in rows), max_len)
+    out = np.zeros((len(rows), width), dtype=np.int32)
+    for i, r in enumerate(rows):
+        ids = seqs[r]
+        out[i, : len(ids)] = ids
+    return out
+
+
+def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None,
+                   *, order: np.ndarray | None = None, chunk_batches: int = 32) -> list[np.ndarray]:
+    """Row-position batches of similar length. ``order`` (default: a seeded
+    shuffle, or 0..n-1 without ``rng``) is cut into chunks of ``chunk_batches``
+    batches, each chunk sorted by length, and the batches shuffled again."""
+    n = len(lengths)
+    if order is None:
+        order = rng.permutation(n) if rng is not None else np.arange(n)
+    chunk = batch_size * chunk_batches
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+def balanced_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One epoch of rows drawn with equalised class frequencies (with replacement)."""
+    counts = np.bincount(y)
+    p = 1.0 / counts[y]
+    return rng.choice(len(y), size=len(y), replace=True, p=p / p.sum())
+
+
+def training_dataset(seqs: list[np.ndarray], targets: np.ndarray, weights: np.ndarray, *, batch_size: int,
+                     max_len: int, seed: int, balanced_y: np.ndarray | None = None):
+    """A re-iterable ``tf.data.Dataset`` of (ids, target, weight) batches that
+    reshuffles every epoch; with ``balanced_y`` each epoch is class-balanced."""
+    import tensorflow as tf
+
+    lengths = np.array([len(s) for s in seqs])
+    rng = np.random.default_rng(seed)
+    target_shape = (None,) + targets.shape[1:]
+
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        order = balanced_order(balanced_y, rng) if balanced_y is not None else None
+        for rows in length_batches(lengths, batch_size, rng, order=order):
+            yield pad(seqs, rows, max_len), targets[rows], weights[rows]
+
+    signature = (
+        tf.TensorSpec((None, None), tf.int32),
+        tf.TensorSpec(target_shape, tf.float32),
+        tf.TensorSpec((None,), tf.float32),
+    )
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    # A known length lets Keras show progress and stops its "ran out of data" warning.
+    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches(len(seqs), batch_size))).prefetch(2)
+
+
+def n_batches(n_rows: int, batch_size: int, chunk_batches: int = 32) -> int:
+    chunk = batch_size * chunk_batches
+    full, rest = divmod(n_rows, chunk)
+    return full * chunk_batches + int(np.ceil(rest / batch_size))
+
+
+def predict_scores(model, seqs: list[np.ndarray], *, max_len: int, batch_size: int = 256) -> np.ndarray:
+    """Model outputs for every sequence, in input order, computed on length-sorted batches."""
+    lengths = np.array([len(s) for s in seqs])
+    order = np.argsort(lengths, kind="stable")
+    outputs: list[np.ndarray] = []
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        outputs.append(np.asarray(model(pad(seqs, rows, max_len), training=False)))
+    scores = np.concatenate(outputs, axis=0)
+    result = np.empty_like(scores)
+    result[order] = scores
+    return result

@@ -1,0 +1,230 @@
+"""The worker service: one per workspace, held by a lease row (pid + heartbeat).
+
+It claims queued runs and trains each in its own *spawned* child process
+(never fork after TensorFlow is imported), with TensorFlow's threads pinned so
+that the parallel slots fit the cores. Children die with their worker; a run
+whose child died by a signal, or whose heartbeat went stale, becomes
+``interrupted`` and is re-queued only by a user action.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import InputError
+from core.settings import Settings, get_settings
+from core.store import Status, Store
+
+
+class WorkerAlreadyRunning(InputError):
+    pass
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def lease_holder(store: Store, stale_after_s: float) -> int | None:
+    """The pid of a live worker on this workspace, or None."""
+    with store.connect() as db:
+        row = db.execute("SELECT pid, heartbeat FROM worker_lease WHERE id = 1").fetchone()
+    if row and pid_alive(row["pid"]) and time.time() - row["heartbeat"] < stale_after_s:
+        return int(row["pid"])
+    return None
+
+
+def acquire_lease(store: Store, stale_after_s: float) -> None:
+    pid = os.getpid()
+    with store.connect(immediate=True) as db:
+        row = db.execute("SELECT pid, heartbeat FROM worker_lease WHERE id = 1").fetchone()
+        if row and row["pid"] != pid and pid_alive(row["pid"]) and time.time() - row["heartbeat"] < stale_after_s:
+            raise WorkerAlreadyRunning(f"a worker (pid {row['pid']}) already serves the workspace {store.root}; "
+                                       "stop it first, or use another workspace.")
+        now = time.time()
+        db.execute("INSERT OR REPLACE INTO worker_lease (id, pid, host, heartbeat, started) VALUES (1, ?, ?, ?, ?)",
+                   (pid, socket.gethostname(), now, now))
+
+
+def release_lease(store: Store) -> None:
+    with store.connect(immediate=True) as db:
+        db.execute("DELETE FROM worker_lease WHERE id = 1 AND pid = ?", (os.getpid(),))
+
+
+def renew_lease(store: Store) -> None:
+    with store.connect(immediate=True) as db:
+        db.execute("UPDATE worker_lease SET heartbeat = ? WHERE id = 1 AND pid = ?", (time.time(), os.getpid()))
+
+
+def interrupt_orphans(store: Store) -> int:
+    """Runs left 'running' by a dead worker become interrupted."""
+    n = 0
+    for run in store.runs(status=Status.RUNNING.value):
+        if not pid_alive(run.worker_pid) or run.worker_pid == os.getpid():
+            if run.pid and pid_alive(run.pid):
+                os.kill(run.pid, signal.SIGKILL)
+            n += store.end_run(run.id, Status.INTERRUPTED, "its worker stopped while it ran; re-queue it to train again")
+    return n
+
+
+@dataclass
+class _Child:
+    process: mp.process.BaseProcess
+    started: float
+    cancel_seen: float | None = None
+
+
+@dataclass
+class Worker:
+    store: Store
+    settings: Settings
+    slots: int
+    children: dict[int, _Child] = field(default_factory=dict)
+    stopping: bool = False
+
+    @property
+    def threads(self) -> int:
+        return max(1, (os.cpu_count() or 1) // self.slots)
+
+    def spawn(self, run_id: int) -> None:
+        from core.runner import child_main
+
+        process = mp.get_context("spawn").Process(
+            target=child_main, args=(str(self.store.root), run_id, self.threads, self.settings.heartbeat_s),
+            name=f"run-{run_id}", daemon=True)
+        process.start()
+        self.store.set_child(run_id, process.pid)
+        self.children[run_id] = _Child(process, time.time())
+
+    def reap(self) -> None:
+        """Handle children that ended; a child that ended without recording an
+        outcome died by a signal (interrupted) or crashed (failed)."""
+        for run_id, child in list(self.children.items()):
+            if child.process.is_alive():
+                continue
+            child.process.join(timeout=1)
+            code = child.process.exitcode
+            if code is not None and code < 0:
+                self.store.end_run(run_id, Status.INTERRUPTED,
+                                   f"the training process was killed by signal {-code}; re-queue it to train again")
+            elif code:
+                self.store.end_run(run_id, Status.FAILED, f"the training process exited with code {code} "
+                                                          f"(see logs/run-{run_id}.log in the workspace)")
+            del self.children[run_id]
+
+    def police(self) -> None:
+        """Enforce cancels after the grace period, and interrupt silent children."""
+        now = time.time()
+        for run_id, child in list(self.children.items()):
+            run = self.store.run(run_id)
+            if run.status != Status.RUNNING.value:
+                continue
+            if run.cancel_requested:
+                child.cancel_seen = child.cancel_seen or now
+                if now - child.cancel_seen > self.settings.cancel_grace_s:
+                    child.process.kill()
+                    child.process.join(timeout=5)
+                    self.store.end_run(run_id, Status.CANCELLED, "cancelled by the user (stopped after the grace period)")
+                    del self.children[run_id]
+                continue
+            if run.heartbeat and now - run.heartbeat > self.settings.stale_after_s:
+                child.process.kill()
+                child.process.join(timeout=5)
+                self.store.end_run(run_id, Status.INTERRUPTED, "no heartbeat from the training process; re-queue it "
+                                                               "to train again")
+                del self.children[run_id]
+
+    def serve_predictions(self) -> None:
+        from core.predict import serve_pending
+
+        serve_pending(self.store)
+
+    def stop_children(self) -> None:
+        for run_id, child in list(self.children.items()):
+            child.process.kill()
+            child.process.join(timeout=5)
+            self.store.end_run(run_id, Status.INTERRUPTED, "the worker was stopped while it ran; re-queue it")
+        self.children.clear()
+
+
+def run_worker(workspace: str | Path | None = None, *, slots: int | None = None, until_idle: bool = False,
+               poll_s: float = 0.5) -> None:
+    """Serve the workspace's queue until stopped (or, with ``until_idle``, until
+    nothing is queued or running)."""
+    settings = get_settings(**({"workspace": workspace} if workspace else {}))
+    store = Store(settings.workspace)
+    acquire_lease(store, settings.stale_after_s)
+    interrupt_orphans(store)
+    worker = Worker(store, settings, slots or settings.slots)
+
+    def _stop(signum, frame):
+        worker.stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    last_lease = 0.0
+    try:
+        while not worker.stopping:
+            if time.time() - last_lease > 1.0:
+                renew_lease(store)
+                last_lease = time.time()
+            worker.reap()
+            worker.police()
+            worker.serve_predictions()
+            while len(worker.children) < worker.slots:
+                run = store.claim_next(os.getpid())
+                if run is None:
+                    break
+                worker.spawn(run.id)
+            if until_idle and not worker.children and not store.runs(status=Status.QUEUED.value):
+                break
+            time.sleep(poll_s)
+    finally:
+        worker.stop_children()
+        release_lease(store)
+
+
+def ensure_worker(workspace: str | Path, settings: Settings | None = None) -> int | None:
+    """Start a detached worker if none holds the lease (the app calls this).
+    Returns the live worker's pid, or None when auto-start is off."""
+    settings = settings or get_settings(workspace=workspace)
+    store = Store(workspace)
+    holder = lease_holder(store, settings.stale_after_s)
+    if holder or settings.no_autostart:
+        return holder
+    log = open(store.root / "logs" / "worker.log", "ab")
+    project_root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen([sys.executable, "-m", "core", "worker", "--workspace", str(store.root)],
+                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=project_root,
+                               env=env, start_new_session=True)
+    return process.pid
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.cli import main as cli_main
+
+    return cli_main(["worker", *(argv if argv is not None else sys.argv[1:])])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

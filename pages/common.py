@@ -1,0 +1,111 @@
+"""What every page shares: the store, the current dataset/experiment, the sidebar.
+
+The current dataset and experiment live in the URL query (so a refresh or a
+shared link keeps them) and fall back to the newest ones in the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.errors import InputError
+from core.settings import get_settings
+from core.store import Store
+
+SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "clothing_reviews_sample.csv"
+
+
+@st.cache_resource
+def _store(workspace: str) -> Store:
+    return Store(workspace)
+
+
+def store() -> Store:
+    return _store(str(get_settings().workspace.resolve()))
+
+
+def ensure_worker() -> None:
+    """Start the worker once per session if no live worker holds the lease."""
+    if st.session_state.get("_worker_checked"):
+        return
+    from core.worker import ensure_worker as start
+
+    start(store().root)
+    st.session_state["_worker_checked"] = True
+
+
+def current_dataset_id() -> str | None:
+    chosen = st.query_params.get("dataset")
+    known = {d["id"] for d in store().datasets()}
+    if chosen in known:
+        return chosen
+    datasets = store().datasets()
+    return datasets[0]["id"] if datasets else None
+
+
+def set_dataset(dataset_id: str) -> None:
+    st.query_params["dataset"] = dataset_id
+    st.query_params.pop("experiment", None)
+
+
+def current_experiment_id() -> int | None:
+    dataset_id = current_dataset_id()
+    experiments = store().experiments(dataset_id=dataset_id) if dataset_id else []
+    chosen = st.query_params.get("experiment")
+    ids = [e["id"] for e in experiments]
+    if chosen and chosen.isdigit() and int(chosen) in ids:
+        return int(chosen)
+    return ids[0] if ids else None
+
+
+def set_experiment(experiment_id: int) -> None:
+    st.query_params["experiment"] = str(experiment_id)
+
+
+def show_error(exc: InputError) -> None:
+    st.error(str(exc), icon="⚠️")
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def experiment_picker(label: str = "Experiment") -> int | None:
+    dataset_id = current_dataset_id()
+    experiments = store().experiments(dataset_id=dataset_id) if dataset_id else []
+    if not experiments:
+        return None
+    ids = [e["id"] for e in experiments]
+    names = {e["id"]: f"#{e['id']} {e['name']}" for e in experiments}
+    current = current_experiment_id()
+    chosen = st.selectbox(label, ids, index=ids.index(current) if current in ids else 0, format_func=names.get)
+    if chosen != current:
+        set_experiment(chosen)
+    return chosen
+
+
+def sidebar() -> None:
+    s = store()
+    with st.sidebar:
+        st.caption("Workspace")
+        st.code(str(s.root), language=None)
+        dataset_id = current_dataset_id()
+        if dataset_id:
+            info = s.dataset_info(dataset_id)
+            st.caption("Dataset")
+            st.text(f"{info['name']}\n{info['n_rows']:,} rows · {len(info['classes'])} classes")
+        experiment_id = current_experiment_id()
+        if experiment_id:
+            st.caption("Experiment")
+            st.text(f"#{experiment_id} {s.experiment(experiment_id)['name']}")
+        st.caption(f"Disk use: {human_bytes(_disk_usage(str(s.root)))}")
+
+
+@st.cache_data(ttl=30)
+def _disk_usage(root: str) -> int:
+    return store().disk_usage()

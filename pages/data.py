@@ -1,0 +1,149 @@
+"""Data: load a table, pick columns, see how imbalanced the classes are."""
+
+import streamlit as st
+
+from core.dataset import ColumnChoice
+from core.errors import InputError
+from core.figures import class_distribution, length_histogram
+from core.profile import compute_profile
+from core.settings import get_settings
+from core.tables import label_variants, read_table, suggest_columns, to_labeled_texts
+from pages.common import SAMPLE_PATH, current_dataset_id, set_dataset, show_error, store
+
+ENCODINGS = ["auto", "utf-8", "utf-16", "latin-1", "cp1252", "iso-8859-15", "shift_jis", "gb18030", "koi8-r"]
+SAMPLE_CHOICE = ColumnChoice(text="text", label="stars", ordinal_order=("1", "2", "3", "4", "5"))
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=8)
+def _read(payload: bytes, name: str, encoding: str | None):
+    return read_table(payload, name=name, encoding=encoding, settings=get_settings())
+
+
+@st.cache_data(show_spinner="Profiling…", max_entries=16)
+def _profile(dataset_id: str):
+    data = store().load_dataset(dataset_id)
+    return compute_profile(data), data.y
+
+
+def _register_sample() -> str:
+    table = read_table(SAMPLE_PATH.read_bytes(), name=SAMPLE_PATH.name)
+    data = to_labeled_texts(table, SAMPLE_CHOICE)
+    return store().add_dataset(data, name="Clothing reviews sample (stars)", meta={"choice": SAMPLE_CHOICE.__dict__})
+
+
+def column_form(table) -> None:
+    columns = [str(c) for c in table.frame.columns]
+    text_guess, label_guess = suggest_columns(table.frame)
+    left, right = st.columns(2)
+    text_col = left.selectbox("Text column", columns, index=columns.index(text_guess) if text_guess in columns else 0)
+    label_col = right.selectbox("Label column", columns,
+                                index=columns.index(label_guess) if label_guess in columns else min(1, len(columns) - 1))
+    optional = ["(none)"] + [c for c in columns if c not in (text_col, label_col)]
+    left, right = st.columns(2)
+    target_col = left.selectbox("Continuous target (optional)", optional, help="e.g. an intensity score")
+    split_col = right.selectbox("Split column (optional)", optional, help="values train/test; test rows stay fixed")
+    variants = label_variants(table, label_col) if label_col in columns else {}
+    normalise = False
+    if variants:
+        shown = "; ".join(" / ".join(v) for v in list(variants.values())[:5])
+        normalise = st.checkbox(f"Merge labels that differ only by case or spaces ({shown})", value=True)
+    ordinal = st.checkbox("Labels are ordinal (e.g. star ratings)")
+    order = None
+    if ordinal and label_col in columns:
+        distinct = sorted({str(v).strip() for v in table.frame[label_col].dropna()},
+                          key=lambda v: (0, float(v)) if v.replace(".", "", 1).lstrip("-").isdigit() else (1, v))
+        order_text = st.text_input("Order, low to high (comma-separated)", ", ".join(distinct[:200]))
+        order = tuple(x.strip() for x in order_text.split(",") if x.strip())
+    if st.button("Use this dataset", type="primary"):
+        choice = ColumnChoice(text=text_col, label=label_col, ordinal_order=order,
+                              target=None if target_col == "(none)" else target_col,
+                              split=None if split_col == "(none)" else split_col, normalise_labels=normalise)
+        try:
+            data = to_labeled_texts(table, choice, settings=get_settings())
+        except InputError as exc:
+            show_error(exc)
+            return
+        dataset_id = store().add_dataset(data, name=table.source, meta={"choice": choice.__dict__})
+        set_dataset(dataset_id)
+        st.rerun()
+
+
+def load_section() -> None:
+    source = st.radio("Source", ["Upload a file", "Built-in sample", "Stored dataset"], horizontal=True,
+                      index=0 if store().datasets() else 1)
+    if source == "Built-in sample":
+        st.caption("Women's clothing reviews (4,000 rows, stars 1–5, CC0) — see data/README.md.")
+        if st.button("Load the sample", type="primary"):
+            set_dataset(_register_sample())
+            st.rerun()
+    elif source == "Stored dataset":
+        datasets = store().datasets()
+        if not datasets:
+            st.info("No stored datasets yet — upload a file or load the sample.")
+            return
+        names = {d["id"]: f"{d['name']} ({d['n_rows']:,} rows, {len(d['classes'])} classes)" for d in datasets}
+        ids = list(names)
+        current = current_dataset_id()
+        chosen = st.selectbox("Dataset", ids, index=ids.index(current) if current in ids else 0, format_func=names.get)
+        left, right = st.columns([1, 4])
+        if left.button("Open"):
+            set_dataset(chosen)
+            st.rerun()
+        if right.button("Archive this dataset"):
+            store().archive_dataset(chosen)
+            st.query_params.pop("dataset", None)
+            st.rerun()
+    else:
+        cap = get_settings().max_upload_mb
+        upload = st.file_uploader(f"CSV, TSV, Excel, Parquet or JSON Lines (up to {cap} MB)",
+                                  type=["csv", "tsv", "txt", "xlsx", "parquet", "jsonl", "json"])
+        if upload is None:
+            return
+        encoding = st.selectbox("Encoding", ENCODINGS, help="auto: UTF-8/UTF-16 directly, otherwise detected")
+        try:
+            table = _read(upload.getvalue(), upload.name, None if encoding == "auto" else encoding)
+        except InputError as exc:
+            show_error(exc)
+            return
+        for note in table.notes:
+            st.info(note)
+        st.dataframe(table.frame.head(5), use_container_width=True)
+        column_form(table)
+
+
+def profile_section(dataset_id: str) -> None:
+    info = store().dataset_info(dataset_id)
+    profile, y = _profile(dataset_id)
+    st.subheader(info["name"])
+    for warning in info["meta"].get("warnings", []):
+        st.warning(warning)
+    cols = st.columns(5)
+    cols[0].metric("Rows", f"{profile.n_rows:,}")
+    cols[1].metric("Classes", len(profile.classes))
+    cols[2].metric("Imbalance ratio", f"{profile.imbalance_ratio:.1f}")
+    cols[3].metric("Normalised entropy", f"{profile.normalised_entropy:.2f}")
+    cols[4].metric("Median tokens", f"{profile.length_summary.median:.0f}")
+    log_scale = st.toggle("Log scale", value=profile.imbalance_ratio > 20)
+    st.plotly_chart(class_distribution(profile, log_scale=log_scale), use_container_width=True)
+    st.plotly_chart(length_histogram(profile, y), use_container_width=True)
+    with st.expander("Examples per class", expanded=False):
+        for cls, texts in profile.examples.items():
+            st.markdown(f"**{cls}**".replace("<", "&lt;"))
+            for text in texts:
+                st.text(text[:500])
+    st.caption(f"{profile.n_exact_duplicates:,} exact duplicate texts (kept together in one split); "
+               f"{profile.n_conflicting_duplicates:,} texts appear with more than one label.")
+    if profile.conflicting_duplicates:
+        with st.expander("Duplicates with conflicting labels"):
+            st.dataframe([{"text": t, "labels": ", ".join(labels)} for t, labels in profile.conflicting_duplicates],
+                         use_container_width=True)
+
+
+st.title("Data")
+if not store().datasets():
+    set_dataset(_register_sample())  # a new workspace opens on the built-in sample
+load_section()
+dataset_id = current_dataset_id()
+if dataset_id:
+    st.divider()
+    profile_section(dataset_id)

@@ -1,0 +1,51 @@
+import pytest
+
+from core.errors import InputError
+from core.recipe import Recipe, parse_recipe
+from core.strategies.registry import STRATEGIES, build, strategy_infos
+
+
+def test_parse_recipe_with_json_values_and_two_steps():
+    recipe = parse_recipe('class_weight(scheme=custom,weights={"spam":5,"ham":1})+bidirectional')
+    assert [s.name for s in recipe.steps] == ["class_weight", "bidirectional"]
+    assert dict(recipe.steps[0].params)["weights"] == {"spam": 5, "ham": 1}
+
+
+def test_baseline_is_the_empty_recipe():
+    assert parse_recipe("baseline").steps == ()
+    assert Recipe().text() == "baseline"
+
+
+def test_recipe_text_round_trips():
+    text = "class_weight(beta=0.999,scheme=effective)+focal(gamma=2)"
+    assert parse_recipe(parse_recipe(text).text()) == parse_recipe(text)
+
+
+def test_toml_style_entries_build_the_same_recipe():
+    recipe = Recipe.from_json([{"name": "focal", "gamma": 2}, {"name": "bidirectional"}])
+    assert recipe == parse_recipe("focal(gamma=2)+bidirectional")
+
+
+@pytest.mark.parametrize("bad", ["focal(gamma=2", "focal(gamma)", "focal++gru", "nosuch", "focal(gamma=-1)",
+                                 "focal(delta=1)", "class_weight(scheme=odd)"])
+def test_bad_recipes_give_clear_messages(bad):
+    with pytest.raises(InputError):
+        build(bad)
+
+
+def test_incompatible_strategies_are_refused_with_both_names():
+    with pytest.raises(InputError, match="focal and logit_adjusted"):
+        build("focal+logit_adjusted")
+    with pytest.raises(InputError, match="easy_ensemble"):
+        build("easy_ensemble+feature_smote")
+    with pytest.raises(InputError):
+        build("ordinal_regression+threshold")
+
+
+def test_registry_lists_every_strategy_with_typed_defaults_in_range():
+    infos = strategy_infos()
+    assert len(infos) == len(STRATEGIES) >= 20
+    for info in infos:
+        assert info.label and info.help
+        for p in info.params:
+            p.coerce(p.default, strategy=info.name)  # every default is valid

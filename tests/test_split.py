@@ -1,0 +1,50 @@
+import numpy as np
+
+from core.dataset import LabeledTexts
+from core.split import SplitSpec, duplicate_groups, make_split
+from tests.conftest import labeled
+
+
+def test_split_is_disjoint_and_covers_every_row():
+    data = labeled({"a": 50, "b": 150})
+    split = make_split(data, SplitSpec(seed=0))
+    rows = np.concatenate([split.train, split.validation, split.test])
+    assert sorted(rows.tolist()) == list(range(len(data)))
+
+
+def test_split_is_stratified_roughly_by_class():
+    data = labeled({"a": 50, "b": 450})
+    split = make_split(data, SplitSpec(seed=1, test_share=0.2))
+    share = np.mean(data.y[split.test] == 0)
+    assert 0.05 <= share <= 0.15
+    assert 0.15 <= len(split.test) / len(data) <= 0.25
+
+
+def test_same_seed_same_split_and_other_seed_differs():
+    data = labeled({"a": 50, "b": 150})
+    first, again = make_split(data, SplitSpec(seed=3)), make_split(data, SplitSpec(seed=3))
+    other = make_split(data, SplitSpec(seed=4))
+    assert np.array_equal(first.test, again.test)
+    assert not np.array_equal(first.test, other.test)
+
+
+def test_duplicates_after_normalisation_stay_in_one_split():
+    texts = [f"text number {i}" for i in range(100)] + ["Same  TEXT"] * 5 + ["same text"] * 5
+    y = np.array([i % 2 for i in range(100)] + [0] * 10)
+    data = LabeledTexts(tuple(texts), y, ("a", "b"))
+    assert len(set(duplicate_groups(texts)[100:])) == 1
+    for seed in range(5):
+        split = make_split(data, SplitSpec(seed=seed))
+        homes = {name for name, rows in split.__dict__.items() for r in rows if r >= 100}
+        assert len(homes) == 1
+
+
+def test_user_split_column_fixes_the_test_rows():
+    data = labeled({"a": 40, "b": 60})
+    is_test = np.zeros(len(data), bool)
+    is_test[::5] = True
+    data = LabeledTexts(data.texts, data.y, data.classes, is_test=is_test)
+    for seed in (0, 1):
+        split = make_split(data, SplitSpec(seed=seed))
+        assert np.array_equal(split.test, np.flatnonzero(is_test))
+        assert not set(split.validation) & set(split.test)

@@ -1,0 +1,193 @@
+"""Every strategy must really change training: each test fails if it silently does nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.evaluate import evaluate
+from core.pipeline import RunContext, TrainingSet, run_recipe
+from core.split import SplitSpec, make_split
+from core.strategies.registry import build
+from core.strategies.weights import class_weights
+from tests.conftest import labeled
+
+
+@pytest.fixture(scope="module")
+def setup():
+    from core.pipeline import TrainSettings
+
+    data = labeled({"bad": 30, "ok": 90, "good": 480}, ordinal=True)
+    split = make_split(data, SplitSpec(seed=0))
+    settings = TrainSettings(epochs=3, batch_size=32, patience=3, vocab_size=200, max_len=16, embedding_dim=8,
+                             units=8, learning_rate=1e-2, dropout=0.0)
+    return data, split, settings
+
+
+def _run(setup, recipe: str, seed: int = 0):
+    data, split, settings = setup
+    out = run_recipe(data, split, build(recipe), settings, seed)
+    ev = evaluate(out.test.y, out.test.proba, out.y_pred, out.classes, train_counts=np.array(out.train_class_counts))
+    return out, ev
+
+
+@pytest.fixture(scope="module")
+def baseline(setup):
+    return _run(setup, "baseline")
+
+
+def test_baseline_ignores_the_minority_class_on_this_data(baseline):
+    assert baseline[1].overall["minority_recall"] == 0.0
+
+
+@pytest.mark.parametrize("recipe", ["class_weight", "class_weight(scheme=effective,beta=0.999)", "focal",
+                                    "cb_focal(beta=0.999)", "logit_adjusted", "random_oversample", "balanced_batches",
+                                    "random_undersample", "threshold(objective=class_recall,precision_floor=0.2)"])
+def test_strategy_raises_minority_recall(setup, baseline, recipe):
+    _, ev = _run(setup, recipe)
+    assert ev.overall["minority_recall"] >= baseline[1].overall["minority_recall"] + 0.25, ev.overall
+
+
+def test_same_seed_gives_identical_outputs(setup, baseline):
+    again, _ = _run(setup, "baseline")
+    assert np.array_equal(again.test.proba, baseline[0].test.proba)
+
+
+def test_class_weight_schemes_match_their_formulas():
+    counts = np.array([10, 30, 60])
+    balanced = class_weights(counts, "balanced")
+    assert np.allclose(balanced / balanced[2], (100 / (3 * counts)) / (100 / (3 * 60)))
+    sqrt = class_weights(counts, "inverse_sqrt")
+    assert np.allclose(sqrt / sqrt[0], np.sqrt(10 / counts))
+    beta = 0.9
+    effective = class_weights(counts, "effective", beta=beta)
+    raw = (1 - beta) / (1 - beta ** counts)
+    assert np.allclose(effective / effective[0], raw / raw[0])
+    for w in (balanced, sqrt, effective):
+        assert np.isclose(w @ counts / counts.sum(), 1.0)  # mean row weight stays 1
+    custom = class_weights(counts, "custom", custom={"a": 5}, classes=("a", "b", "c"))
+    assert custom[0] / custom[1] == pytest.approx(5.0)
+
+
+def _context(setup):
+    data, split, settings = setup
+    return RunContext(data=data, split=split, seed=0, settings=settings), TrainingSet.from_rows(data, split.train)
+
+
+@pytest.mark.parametrize("recipe,expected", [
+    ("random_oversample", lambda c: [c.max()] * 3),
+    ("random_oversample(ratio=0.5)", lambda c: [max(n, int(np.ceil(c.max() / 2))) for n in c]),
+    ("random_undersample", lambda c: [c.min()] * 3),
+    ("over_under(quantile=0.5)", lambda c: [int(np.median(c))] * 3),
+])
+def test_samplers_give_requested_counts_from_training_rows_only(setup, recipe, expected):
+    ctx, train = _context(setup)
+    before = train.class_counts(3)
+    after = build(recipe)[0].resample(ctx, train)
+    assert after.class_counts(3).tolist() == expected(before)
+    assert set(after.source_rows) <= set(ctx.split.train)
+    assert (after.class_counts(3) > 0).all()  # no class ever dropped
+
+
+def test_augmentation_adds_changed_texts_for_requested_classes_only(setup):
+    ctx, train = _context(setup)
+    out = build('augment(n_new=20,classes=["bad"])')[0].resample(ctx, train)
+    new = np.flatnonzero(out.synthetic)
+    assert len(new) == 20
+    assert set(out.y[new]) == {ctx.data.classes.index("bad")}
+    assert set(out.source_rows[new]) <= set(ctx.split.train)
+    for pos in new:
+        assert out.texts[pos] != ctx.data.texts[out.source_rows[pos]]
+    again = build('augment(n_new=20,classes=["bad"])')[0].resample(*_context(setup))
+    assert [again.texts[p] for p in new] == [out.texts[p] for p in new]
+    assert len(ctx.artifacts["augmented"]) == 20
+
+
+def test_feature_smote_adds_points_to_minority_classes_and_retrains_the_head(setup, baseline):
+    out, _ = _run(setup, "feature_smote(head_epochs=5)")
+    counts = out.artifacts["feature_smote"]
+    majority = int(np.argmax(counts["before"]))
+    assert counts["after"][majority] == counts["before"][majority]
+    grew = [a > b for a, b in zip(counts["after"], counts["before"])]
+    assert grew == [c != majority for c in range(3)]
+    assert not np.allclose(out.test.proba, baseline[0].test.proba)
+
+
+def test_easy_ensemble_trains_k_members_on_balanced_subsets(setup):
+    out, ev = _run(setup, "easy_ensemble(members=3)")
+    assert sorted({h["member"] for h in out.fitted.history}) == [1, 2, 3]
+    assert np.allclose(out.test.proba.sum(axis=1), 1.0, atol=1e-4)
+    assert ev.overall["minority_recall"] > 0
+
+
+def test_boosting_weights_rounds_by_their_error(setup):
+    out, _ = _run(setup, "boosting(rounds=2)")
+    alphas = out.artifacts["boosting"]["alphas"]
+    assert 1 <= len(alphas) <= 2 and all(a > 0 for a in alphas)
+
+
+@pytest.mark.parametrize("recipe,layer_type", [("bidirectional", "Bidirectional"), ("gru", "GRU"),
+                                               ("stacked(layers=3)", "LSTM"), ("dense_head(units=16,layers=2)", "Dense")])
+def test_architecture_strategies_change_the_network(setup, recipe, layer_type):
+    from core.heads import Head
+    from core.models import build_model
+    from core.train import base_spec
+
+    ctx, _ = _context(setup)
+    spec = base_spec(ctx.settings)
+    for s in build(recipe):
+        spec = s.model(ctx, spec)
+    model = build_model(spec, 100, Head("softmax", 3))
+    names = [type(layer).__name__ for layer in model.layers]
+    plain = [type(layer).__name__ for layer in build_model(base_spec(ctx.settings), 100, Head("softmax", 3)).layers]
+    assert names.count(layer_type) > plain.count(layer_type)
+
+
+def test_prior_bias_starts_the_output_at_log_priors(setup):
+    ctx, train = _context(setup)
+    bias = build("prior_bias")[0].output_bias(ctx, train)
+    assert np.allclose(np.exp(bias), train.class_counts(3) / len(train))
+
+
+def test_ordinal_regression_tunes_monotone_cutpoints(setup):
+    out, ev = _run(setup, "ordinal_regression(objective=qwk)")
+    assert out.decision.kind == "cutpoints"
+    assert list(out.decision.values) == sorted(out.decision.values)
+    assert out.head.kind == "regression"
+    assert 0 <= ev.overall["macro_f1"] <= 1
+
+
+def test_coral_head_gives_proper_probabilities(setup):
+    out, _ = _run(setup, "coral")
+    assert out.head.kind == "coral"
+    assert np.allclose(out.test.proba.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_ordinal_strategies_need_ordinal_labels():
+    from core.errors import InputError
+    from core.pipeline import check_label_type
+
+    with pytest.raises(InputError, match="ordinal"):
+        check_label_type(build("coral"), labeled({"a": 10, "b": 10}))
+
+
+def test_threshold_offsets_are_tuned_on_validation_and_change_decisions(setup, baseline):
+    out, _ = _run(setup, "threshold")
+    assert out.decision.kind == "offsets" and any(v != 0 for v in out.decision.values)
+    assert not np.array_equal(out.y_pred, baseline[0].y_pred)
+
+
+def test_merge_maps_every_label_and_keeps_counts(setup):
+    out, _ = _run(setup, 'merge(mapping={"bad":"bad+ok","ok":"bad+ok"})')
+    data, split, _ = setup
+    assert out.classes == ("bad+ok", "good")
+    assert len(out.test.y) == len(split.test)
+    merged_minority = np.isin(data.y[split.test], [0, 1]).sum()
+    assert (out.test.y == 0).sum() == merged_minority
+
+
+def test_merge_of_non_adjacent_ordinal_classes_is_refused(setup):
+    from core.errors import InputError
+
+    with pytest.raises(InputError):
+        _run(setup, 'merge(mapping={"bad":"x","good":"x"})')
