@@ -141,8 +141,12 @@ class Store:
         for sub in ("datasets", "runs", "tmp", "exports", "logs"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "lab.sqlite"
-        with self.connect() as db:
-            db.executescript(SCHEMA)
+        db = sqlite3.connect(self.db_path, timeout=30.0)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)  # commits by itself, so not inside connect()'s transaction
+        finally:
+            db.close()
 
     # ----- connections -----
     @contextmanager

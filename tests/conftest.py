@@ -59,3 +59,52 @@ def tiny_settings() -> TrainSettings:
 @pytest.fixture
 def store(tmp_path) -> Store:
     return Store(tmp_path / "workspace")
+
+
+TINY_TRAINING = dict(epochs=1, batch_size=32, patience=1, vocab_size=200, max_len=16, embedding_dim=8, units=8,
+                     learning_rate=1e-2, dropout=0.0)
+
+
+def run_queued(store: Store) -> None:
+    """Execute every queued run in this process (what the worker's children do)."""
+    from core.runner import execute_run
+
+    while (run := store.claim_next(os.getpid())) is not None:
+        execute_run(store, run.id)
+
+
+@pytest.fixture(scope="session")
+def filled_workspace(tmp_path_factory):
+    """A workspace with one tiny ordinal dataset and one finished experiment
+    (baseline + class_weight, 2 seeds, 1 epoch, plus the references). Tests
+    must not change it: copy it first (see ``filled_copy``)."""
+    from core.experiments import ExperimentSpec, submit
+    from core.pipeline import TrainSettings
+
+    root = tmp_path_factory.mktemp("filled") / "workspace"
+    s = Store(root)
+    data = labeled({"bad": 30, "ok": 60, "good": 150}, ordinal=True)
+    dataset_id = s.add_dataset(data, name="tiny reviews")
+    spec = ExperimentSpec(dataset_id=dataset_id, recipes=("baseline", "class_weight"), seeds=2,
+                          settings=TrainSettings(**TINY_TRAINING), name="tiny comparison")
+    experiment_id = submit(s, spec)
+    run_queued(s)
+    return {"root": root, "dataset_id": dataset_id, "experiment_id": experiment_id}
+
+
+@pytest.fixture
+def filled_copy(filled_workspace, tmp_path, monkeypatch):
+    """A private copy of ``filled_workspace``, set as the workspace for the app."""
+    import shutil
+
+    target = tmp_path / "workspace"
+    shutil.copytree(filled_workspace["root"], target)
+    monkeypatch.setenv("IMBALANCE_LAB_WORKSPACE", str(target))
+    return {**filled_workspace, "root": target}
+
+
+@pytest.fixture
+def empty_workspace(tmp_path, monkeypatch):
+    target = tmp_path / "workspace"
+    monkeypatch.setenv("IMBALANCE_LAB_WORKSPACE", str(target))
+    return target
