@@ -118,8 +118,6 @@ def _load(args, settings):
     from core.tables import read_table, to_labeled_texts
 
     table = read_table(args.file, encoding=args.encoding, settings=settings)
-    for note in table.notes:
-        print(f"note: {note}", file=sys.stderr)
     data = to_labeled_texts(table, _choice(args, table), settings=settings)
     for warning in data.warnings:
         print(f"warning: {warning}", file=sys.stderr)

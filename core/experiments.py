@@ -114,10 +114,31 @@ class _LabelType:
 def submit(store: Store, spec: ExperimentSpec) -> int:
     """Store the experiment and queue (or reuse) one run per recipe × seed."""
     spec = validate(store, spec)
-    name = spec.name or f"{len(spec.recipes)} recipes × {spec.seeds} seeds"
+    name = spec.name or (f"{len(spec.recipes)} recipe{'s' * (len(spec.recipes) > 1)} × "
+                         f"{spec.seeds} seed{'s' * (spec.seeds > 1)}")
     experiment_id = store.add_experiment(name=name, dataset_id=spec.dataset_id, spec=spec.to_json())
     for seed in range(spec.seeds):
         for recipe in spec.references + spec.recipes:
             store.add_run(experiment_id=experiment_id, recipe=recipe, seed=seed,
                           fingerprint=run_fingerprint(spec, recipe, seed))
     return experiment_id
+
+
+# Measured on the 2-core reference machine (benchmarks/): training samples per second
+# of one run at the default settings; used only for the UI's time estimate.
+SAMPLES_PER_SECOND_PER_SLOT = 700.0
+REFERENCE_SECONDS = 3.0
+
+
+def estimate(n_rows: int, spec: ExperimentSpec, *, slots: int) -> dict[str, float]:
+    """Run count and a rough wall-time estimate (upper bound: early stopping
+    usually ends runs sooner)."""
+    from core.strategies.registry import cost
+
+    train_rows = n_rows * (1 - spec.test_share - spec.validation_share)
+    recipes = list(dict.fromkeys((BASELINE, *spec.recipes)))  # the baseline always runs
+    lstm_seconds = sum(cost(r) for r in recipes) * spec.seeds * train_rows * spec.settings.epochs
+    lstm_seconds /= SAMPLES_PER_SECOND_PER_SLOT * (64 / spec.settings.units) ** 0.5
+    runs = spec.seeds * (len(recipes) + len(spec.references))
+    total = lstm_seconds / max(1, slots) + spec.seeds * len(spec.references) * REFERENCE_SECONDS
+    return {"runs": runs, "seconds": total}

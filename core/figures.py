@@ -24,8 +24,9 @@ def plain(text: object) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
+    # Legend under the plot, so it never covers the title.
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
     return fig
 
 
@@ -126,6 +127,47 @@ def dendrogram(linkage: np.ndarray, classes: Sequence[str]) -> go.Figure:
     for xs, ys in zip(tree["icoord"], tree["dcoord"]):
         fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color=PALETTE[1]), showlegend=False, hoverinfo="skip")
     ticks = [5 + 10 * i for i in range(len(tree["ivl"]))]
-    fig.update_xaxes(tickvals=ticks, ticktext=tree["ivl"], title="class")
+    # Padded by half a leaf each side: plotly drops tick labels on the range's ends.
+    fig.update_xaxes(tickvals=ticks, ticktext=tree["ivl"], title="class", range=[0, 10 * len(tree["ivl"])])
     fig.update_yaxes(title="1 − symmetric confusion (lower = more confused)")
     return _layout(fig, "Which classes the model confuses")
+
+
+def confusion_similarity(similarity: np.ndarray, classes: Sequence[str]) -> go.Figure:
+    """Heatmap of the symmetric confusion S = (R + Rᵀ)/2 (R row-normalised):
+    how often two classes are taken for each other, 0 on the diagonal."""
+    s = np.asarray(similarity, dtype=float)
+    names = [plain(c) for c in classes]
+    text = [[f"{v:.2f}" for v in row] for row in s]
+    fig = go.Figure(go.Heatmap(z=s, x=names, y=names, text=text, texttemplate="%{text}", colorscale="Oranges",
+                               zmin=0, hovertemplate="%{y} ↔ %{x}: %{text}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    return _layout(fig, "Symmetric confusion (higher = more often confused)", height=360)
+
+
+def merge_effect_bars(table: pd.DataFrame, *, sources: Sequence[str] = ("unmerged", "predicted", "measured")) -> go.Figure:
+    """Grouped bars per metric row of ``core.merge_effects.effect_table``: the
+    unmerged model, the predicted merge and (when trained) the measured one."""
+    labels = [plain(f"{m} · {c}" if c else m) for m, c in zip(table["metric"], table["class"])]
+    fig = go.Figure()
+    for i, source in enumerate(s for s in sources if s in table):
+        fig.add_bar(name=source, x=labels, y=table[source], marker_color=PALETTE[i % len(PALETTE)],
+                    hovertemplate="%{x}: %{y:.3f}<extra>" + source + "</extra>")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1.05], title="mean over seeds")
+    fig.update_xaxes(type="category")
+    return _layout(fig, "Merged label set: unmerged model vs predicted vs measured")
+
+
+def prediction_bars(answers: Sequence[dict], index: int) -> go.Figure:
+    """Class probabilities of one text, one bar group per class and one bar per
+    recipe (``answers`` as returned by ``core.predict.prediction_result``)."""
+    fig = go.Figure()
+    for i, answer in enumerate(answers):
+        fig.add_bar(name=plain(answer["recipe"]), x=[plain(c) for c in answer["classes"]], y=answer["proba"][index],
+                    marker_color=PALETTE[i % len(PALETTE)], hovertemplate="%{x}: %{y:.3f}<extra></extra>")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1.0], title="probability")
+    fig.update_xaxes(type="category", title="class")
+    return _layout(fig, "Class probabilities per recipe")

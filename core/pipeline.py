@@ -158,6 +158,7 @@ class RunOutput:
     artifacts: dict[str, Any]
     fit_seconds: float
     trained_samples: int  # training rows × epochs actually run, over all models fitted
+    merge_map: dict[str, str] | None = None
 
 
 def check_label_type(recipe, data: LabeledTexts) -> None:
@@ -213,6 +214,6 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
         classes=ctx.data.classes, test_rows=split.test, test=test, y_pred=decision.apply(test.proba, test.raw),
         decision=decision, head=ctx.head, fitted=fitted, encoder=ctx.encoder, train_size=len(train_set),
         train_class_counts=train_set.class_counts(ctx.n_classes).tolist(), notes=ctx.notes, artifacts=ctx.artifacts,
-        fit_seconds=fit_seconds, trained_samples=int(fitted.info.get("trained_samples", 0)),
+        fit_seconds=fit_seconds, trained_samples=int(fitted.info.get("trained_samples", 0)), merge_map=ctx.merge_map,
     )
 

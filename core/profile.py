@@ -24,6 +24,8 @@ from core.dataset import LabeledTexts
 KERAS_STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
 # tf.strings.split without a separator splits on runs of ASCII whitespace.
 _TOKEN_REGEX = r"[^ \t\n\r\f\v]+"
+# So a text has a token iff one character is neither ASCII whitespace nor ASCII punctuation.
+_TOKEN_CHAR_REGEX = r"[^ \t\n\r\f\v!-/:-@\[-`{-~]"
 MAX_CONFLICTS_LISTED = 50
 
 
@@ -68,6 +70,13 @@ def token_lengths(texts: Iterable[str]) -> np.ndarray:
     return stripped.str.count(_TOKEN_REGEX).to_numpy(dtype=np.int64)
 
 
+def has_tokens(texts: Iterable[str]) -> np.ndarray:
+    """True per text that ``token_lengths`` would give at least one token;
+    a single regex search per text, so validating large tables stays fast."""
+    series = pd.Series(list(texts), dtype="str")
+    return series.str.contains(_TOKEN_CHAR_REGEX, regex=True).to_numpy(dtype=bool)
+
+
 def normalised_texts(texts: Iterable[str]) -> list[str]:
     """Texts lower-cased with whitespace runs collapsed and ends trimmed: the
     key under which ``core.split`` treats rows as duplicates."""
@@ -96,8 +105,8 @@ def _class_length_summary(lengths: np.ndarray, y: np.ndarray, classes: tuple[str
         "max": grouped.max(),
     }).reindex(range(len(classes)))
     return {
-        label: LengthSummary(float(row.mean), float(row.median), float(row.p95), 0 if pd.isna(row.max) else int(row.max))
-        for label, row in zip(classes, table.itertuples(index=False))
+        label: LengthSummary(float(r.mean), float(r.median), float(r.p95), 0 if pd.isna(r.max) else int(r.max))
+        for label, r in zip(classes, table.itertuples(index=False))
     }
 
 

@@ -16,15 +16,13 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from core.errors import InputError
-from core.evaluate import evaluate
-from core.experiments import ExperimentSpec, library_versions
-from core.pipeline import Cancelled
-from core.references import fit_predict, is_reference
-from core.split import SplitSpec, make_split
 from core.store import Status, Store, atomic_write_json
+
+# scikit-learn, the strategy registry and TensorFlow are imported inside the
+# functions that use them: a spawned run process imports this module before
+# ``child_main`` starts heartbeating, and those imports take seconds.
 
 
 def _die_with_parent() -> None:
@@ -43,6 +41,7 @@ class _Liveness:
         self.store, self.run_id, self.interval, self.parent_pid = store, run_id, interval, parent_pid
         self.cancel = False
         self.progress: dict | None = None
+        self.unsaved = False  # progress reported but not yet written (reports are throttled)
         self.last = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -55,25 +54,37 @@ class _Liveness:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(timeout=5)
+        if self.unsaved:
+            self._beat(True)
 
-    def _beat(self, progress: dict | None = None) -> None:
+    def _beat(self, with_progress: bool = False) -> None:
         with self._lock:
+            progress = self.progress if with_progress or self.unsaved else None
             try:
                 self.cancel = self.store.heartbeat(self.run_id, progress) or self.cancel
+                if progress is not None:
+                    self.unsaved = False
             except Exception:  # a busy database must not kill training; the next beat retries
                 pass
             self.last = time.monotonic()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        # At most a second between parent checks: PR_SET_PDEATHSIG is the fast
+        # path, this catches a worker that died before it was set.
+        while not self._stop.wait(min(self.interval, 1.0)):
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 os._exit(1)  # orphaned: the worker is gone
-            self._beat()
+            if time.monotonic() - self.last >= self.interval:
+                self._beat()
 
     def report(self, progress: dict) -> None:
-        self.progress = {**(self.progress or {}), **progress, "updated": time.time()}
+        """Record progress; written at most about once a second, and the
+        latest report is always written by the next timer beat."""
+        with self._lock:
+            self.progress = {**(self.progress or {}), **progress, "updated": time.time()}
+            self.unsaved = True
         if time.monotonic() - self.last >= 1.0:
-            self._beat(self.progress)
+            self._beat(True)
 
     def should_stop(self) -> bool:
         return self.cancel
@@ -98,11 +109,18 @@ def _write_results(stage: Path, *, summary: dict, evaluation, test_rows, y_true,
     if fitted is not None:
         fitted.model.save(stage / "model.keras")
     if augmented:
+        import pandas as pd
+
         pd.DataFrame(augmented).to_csv(stage / "augmented.csv", index=False)
 
 
 def execute_run(store: Store, run_id: int, *, report=None, should_stop=lambda: False) -> None:
     """Train and evaluate one queued/claimed run and store its results."""
+    from core.evaluate import evaluate
+    from core.experiments import ExperimentSpec, library_versions
+    from core.references import fit_predict, is_reference
+    from core.split import SplitSpec, make_split
+
     run = store.run(run_id)
     experiment = store.experiment(run.experiment_id)
     spec = ExperimentSpec.from_json(experiment["spec"])
@@ -139,7 +157,7 @@ def execute_run(store: Store, run_id: int, *, report=None, should_stop=lambda: F
             summary.update(classes=list(out.classes), kind="lstm", fit_seconds=out.fit_seconds,
                            trained_samples=out.trained_samples, train_size=out.train_size,
                            train_class_counts=out.train_class_counts, decision=out.decision.to_json(),
-                           head=out.head.to_json(), notes=out.notes, merge_map=None,
+                           head=out.head.to_json(), notes=out.notes, merge_map=out.merge_map,
                            artifacts={k: v for k, v in out.artifacts.items() if k != "augmented"})
             _write_results(stage, summary=summary, evaluation=evaluation, test_rows=out.test_rows, y_true=out.test.y,
                            y_pred=out.y_pred, proba=out.test.proba, history=out.fitted.history, fitted=out.fitted,
@@ -152,14 +170,24 @@ def execute_run(store: Store, run_id: int, *, report=None, should_stop=lambda: F
             shutil.rmtree(stage, ignore_errors=True)
 
 
-def child_main(workspace: str, run_id: int, threads: int, heartbeat_s: float = 2.0) -> None:
-    """Entry point of a spawned run process."""
+def child_main(workspace: str, run_id: int, threads: int, heartbeat_s: float = 2.0,
+               parent_pid: int | None = None) -> None:
+    """Entry point of a spawned run process. ``parent_pid`` is the worker's
+    pid: if the worker died before this process could ask to die with it
+    (spawning and unpickling this function take a moment), exit at once."""
     _die_with_parent()
+    if parent_pid is None:
+        parent_pid = os.getppid()
+    elif os.getppid() != parent_pid:
+        os._exit(1)  # orphaned before PR_SET_PDEATHSIG took effect
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     store = Store(workspace)
     store.set_child(run_id, os.getpid())
     log_path = store.root / "logs" / f"run-{run_id}.log"
-    with _Liveness(store, run_id, heartbeat_s, os.getppid()) as live:
+    with _Liveness(store, run_id, heartbeat_s, parent_pid) as live:
+        from core.pipeline import Cancelled
+        from core.references import is_reference
+
         try:
             run = store.run(run_id)
             if not is_reference(run.recipe):

@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
 from core.dataset import LabeledTexts
@@ -39,8 +40,7 @@ class Split:
 def duplicate_groups(texts: tuple[str, ...] | list[str]) -> np.ndarray:
     """Group id per row: rows whose normalised text is identical share an id."""
     keys = [_SPACE.sub(" ", t.strip().lower()) for t in texts]
-    _, groups = np.unique(np.asarray(keys, dtype=object), return_inverse=True)
-    return groups
+    return pd.factorize(pd.Series(keys, dtype=object))[0]
 
 
 def _holdout(rows: np.ndarray, y: np.ndarray, groups: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -272,8 +272,10 @@ class Store:
     def add_run(self, *, experiment_id: int, recipe: str, seed: int, fingerprint: str) -> int:
         """Queue a run, or serve it from an identical finished run."""
         with self.connect(immediate=True) as db:
-            done = db.execute("SELECT id, result_dir FROM runs WHERE fingerprint = ? AND status = 'finished' "
-                              "AND reused_from IS NULL ORDER BY id LIMIT 1", (fingerprint,)).fetchone()
+            done = next((row for row in db.execute(
+                "SELECT id, result_dir FROM runs WHERE fingerprint = ? AND status = 'finished' "
+                "AND reused_from IS NULL ORDER BY id", (fingerprint,))
+                if row["result_dir"] and (self.root / row["result_dir"] / "result.json").is_file()), None)
             now = time.time()
             if done is not None:
                 cur = db.execute(
@@ -319,9 +321,12 @@ class Store:
             if row is None:
                 return None
             now = time.time()
-            db.execute("UPDATE runs SET status = 'running', started = ?, heartbeat = ?, worker_pid = ?, pid = NULL, "
-                       "progress = NULL, error = NULL, attempts = attempts + 1 WHERE id = ? AND status = 'queued'",
-                       (now, now, worker_pid, row["id"]))
+            cur = db.execute("UPDATE runs SET status = 'running', started = ?, finished = NULL, heartbeat = ?, "
+                             "worker_pid = ?, pid = NULL, progress = NULL, error = NULL, cancel_requested = 0, "
+                             "attempts = attempts + 1 WHERE id = ? AND status = 'queued'",
+                             (now, now, worker_pid, row["id"]))
+            if cur.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE; never hand out a run twice
+                return None
             return self._run(db.execute("SELECT * FROM runs WHERE id = ?", (row["id"],)).fetchone())
 
     def set_child(self, run_id: int, pid: int) -> None:
@@ -340,17 +345,34 @@ class Store:
         return bool(row and row["cancel_requested"])
 
     def finish_run(self, run_id: int, *, staged_dir: Path, metrics: dict[tuple[str, str], float]) -> None:
-        """Move a complete result folder into place, then mark the run finished."""
+        """Move a complete result folder into place, then mark the run finished.
+
+        Both happen under the write lock, and only while the run is still
+        running (or queued, when executed in-process): a run that was cancelled
+        or interrupted meanwhile keeps its status and gets no folder. If the
+        row cannot be updated, the renamed folder is removed again, so
+        ``runs/`` never holds a folder for a run that is not finished."""
         final = self.root / "runs" / str(run_id)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staged_dir, final)
-        with self.connect(immediate=True) as db:
-            db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
-            db.executemany("INSERT INTO metrics (run_id, scope, name, value) VALUES (?, ?, ?, ?)",
-                           [(run_id, scope, name, _float(v)) for (scope, name), v in metrics.items()])
-            db.execute("UPDATE runs SET status = 'finished', finished = ?, result_dir = ?, error = NULL "
-                       "WHERE id = ?", (time.time(), f"runs/{run_id}", run_id))
+        renamed = False
+        try:
+            with self.connect(immediate=True) as db:
+                row = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+                if row is None or row["status"] not in (Status.RUNNING.value, Status.QUEUED.value):
+                    raise InputError(f"run {run_id} is {row['status'] if row else 'deleted'}; its new result "
+                                     "was not kept.")
+                if final.exists():  # a complete folder from an attempt killed before its row was updated
+                    shutil.rmtree(final)
+                os.replace(staged_dir, final)
+                renamed = True
+                db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+                db.executemany("INSERT INTO metrics (run_id, scope, name, value) VALUES (?, ?, ?, ?)",
+                               [(run_id, scope, name, _float(v)) for (scope, name), v in metrics.items()])
+                db.execute("UPDATE runs SET status = 'finished', finished = ?, result_dir = ?, error = NULL "
+                           "WHERE id = ?", (time.time(), f"runs/{run_id}", run_id))
+        except BaseException:
+            if renamed:
+                shutil.rmtree(final, ignore_errors=True)
+            raise
 
     def end_run(self, run_id: int, status: Status, error: str | None = None, *, only_if_running: bool = True) -> bool:
         with self.connect(immediate=True) as db:
@@ -377,9 +399,9 @@ class Store:
     def requeue(self, run_id: int) -> bool:
         """Put an interrupted, failed or cancelled run back in the queue (a user action)."""
         with self.connect(immediate=True) as db:
-            cur = db.execute("UPDATE runs SET status = 'queued', cancel_requested = 0, pid = NULL, progress = NULL, "
-                             "started = NULL, finished = NULL WHERE id = ? AND status IN ('interrupted', 'failed', "
-                             "'cancelled')", (run_id,))
+            cur = db.execute("UPDATE runs SET status = 'queued', cancel_requested = 0, pid = NULL, worker_pid = NULL, "
+                             "progress = NULL, heartbeat = NULL, started = NULL, finished = NULL "
+                             "WHERE id = ? AND status IN ('interrupted', 'failed', 'cancelled')", (run_id,))
             return cur.rowcount > 0
 
     def delete_run(self, run_id: int) -> None:
@@ -412,9 +434,25 @@ class Store:
         path.mkdir(parents=True)
         return path
 
+    def discard_staging(self, run_id: int | None = None) -> int:
+        """Remove the staging folders a killed run process left in ``tmp/``
+        (of one run, or of every run); returns how many were removed. Only
+        call it when no process is writing into them."""
+        pattern = f"run-{int(run_id)}-*" if run_id is not None else "run-*"
+        removed = 0
+        for path in (self.root / "tmp").glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        return removed
+
     def disk_usage(self) -> int:
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
 
     def integrity_ok(self) -> bool:
-        with self.connect() as db:
-            return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        """SQLite's own ``PRAGMA integrity_check``; False (not an exception) for a damaged file."""
+        try:
+            with self.connect() as db:
+                return [tuple(r) for r in db.execute("PRAGMA integrity_check").fetchall()] == [("ok",)]
+        except sqlite3.DatabaseError:
+            return False

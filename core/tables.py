@@ -42,7 +42,7 @@ import pandas as pd
 
 from core.dataset import ColumnChoice, LabeledTexts
 from core.errors import InputError
-from core.profile import token_lengths
+from core.profile import has_tokens
 from core.settings import ENV_PREFIX, Settings, get_settings
 
 MIB = 1024 * 1024
@@ -60,11 +60,11 @@ _BOMS = (  # UTF-32 LE before UTF-16 LE: its BOM starts with UTF-16 LE's
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\f\v\x1a")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _FALLBACK_LEGACY = "cp1252"  # the usual legacy encoding of spreadsheet exports in Western locales
+WINDOWS_CODE_PAGES = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257", "cp1255", "cp1256", "cp1258")
 _SUPPORTED = "CSV/TSV, Excel (.xlsx), Parquet or JSON Lines"
 _NUMERIC_TEXT = re.compile(r"[.eE]")
-_TEXT_HINTS = ("text", "review", "comment", "message", "content", "sentence", "body", "document", "tweet")
 _LABEL_HINTS = ("label", "class", "category", "target", "sentiment", "rating", "stars", "score", "intent",
                 "topic", "tag", "y")
 
@@ -114,7 +114,8 @@ def _read_bytes(source: str | os.PathLike | bytes, display: str, settings: Setti
     except IsADirectoryError:
         raise InputError("this is a folder, not a file. Give the path of a table file.", source=display) from None
     except PermissionError:
-        raise InputError("the file cannot be read (permission denied). Copy it somewhere readable.", source=display) from None
+        raise InputError("the file cannot be read (permission denied). Copy it somewhere readable.",
+                         source=display) from None
 
 
 def _refuse_oversized(size: int, limit: int, settings: Settings, source: str) -> None:
@@ -166,19 +167,16 @@ def _detect_format(source: str, data: bytes) -> tuple[str, tuple[str, ...]]:
 # ---------------------------------------------------------------- encodings
 
 
-def _looks_binary(data: bytes) -> bool:
-    """True for content no text encoding explains: NUL bytes or many control bytes."""
-    sample = data[:65536]
-    if b"\x00" in sample:
-        return True
-    n_control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
-    return n_control > 0.01 * len(sample)
+def _looks_binary(text: str) -> bool:
+    """True for decoded content no text explains: NULs or many control characters."""
+    sample = text[:65536]
+    return len(_CONTROL_CHARS.findall(sample)) > 0.01 * max(1, len(sample)) or "\x00" in sample
 
 
 def _refuse_binary(source: str) -> InputError:
     return InputError(
         f"the file does not look like a text table: it contains binary data. Upload {_SUPPORTED}; "
-        "if it is UTF-16 text without a byte-order mark, choose the encoding explicitly.",
+        "if it is text in an unusual encoding, choose the encoding explicitly.",
         source=source,
     )
 
@@ -195,8 +193,8 @@ def _decode_as(data: bytes, encoding: str, source: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(
-            f"the file cannot be read as {encoding}: byte 0x{data[exc.start]:02x} on line {line} is not valid in that "
-            "encoding. Choose another encoding, or leave it empty to detect it.",
+            f"the file cannot be read as {encoding}: byte 0x{data[exc.start]:02x} on line {line} is not valid in "
+            "that encoding. Choose another encoding, or leave it empty to detect it.",
             source=source,
         ) from None
 
@@ -236,19 +234,22 @@ def _decode_mixed(data: bytes) -> tuple[str, str, tuple[str, ...]] | None:
 def _detect_legacy_encoding(data: bytes) -> str | None:
     """charset-normalizer's guess for non-UTF-8 bytes, or None if nothing fits.
 
-    On short texts it often ranks a rare code page (e.g. iso8859_10) first
-    where cp1252 is almost as plausible; cp1252 is by far the more common
-    source of such files, so it wins whenever it is among the plausible
-    matches."""
+    On short texts it often ranks a rare code page first (iso8859_10 for
+    French, mac_cyrillic for Russian) where a Windows code page is about as
+    plausible; Windows code pages are by far the usual source of such files
+    (spreadsheet exports), so the first of ``WINDOWS_CODE_PAGES`` that is
+    about as plausible as the best match wins."""
     from charset_normalizer import from_bytes
 
     matches = from_bytes(data)
     best = matches.best()
     if best is None:
         return None
-    for match in matches:
-        if _FALLBACK_LEGACY in match.could_be_from_charset and match.chaos <= best.chaos + 0.05:
-            return _FALLBACK_LEGACY
+    for code_page in WINDOWS_CODE_PAGES:
+        for match in matches:
+            if (code_page in match.could_be_from_charset and match.chaos <= best.chaos + 0.1
+                    and match.coherence >= best.coherence - 0.05):
+                return code_page
     return best.encoding
 
 
@@ -261,18 +262,27 @@ def decode_text(data: bytes, source: str, encoding: str | None = None) -> tuple[
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return _decode_as(data, codec, source), codec, ()
+    text, used, notes = _guess_decoding(data)
+    if text is None or _looks_binary(text):
+        raise _refuse_binary(source)
+    return text, used, notes
+
+
+def _guess_decoding(data: bytes) -> tuple[str | None, str, tuple[str, ...]]:
+    """UTF-8 if it decodes to text; else mixed lines; else charset-normalizer.
+    UTF-16 without a BOM may decode as UTF-8 full of NULs, hence the check."""
     try:
-        return data.decode("utf-8"), "utf-8", ()
+        text = data.decode("utf-8")
+        if "\x00" not in text:
+            return text, "utf-8", ()
     except UnicodeDecodeError:
         pass
-    if _looks_binary(data):
-        raise _refuse_binary(source)
-    mixed = _decode_mixed(data)
+    mixed = _decode_mixed(data) if b"\x00" not in data else None
     if mixed is not None:
         return mixed
     detected = _detect_legacy_encoding(data)
     if detected is None:
-        raise _refuse_binary(source)
+        return None, "", ()
     note = f"Encoding not UTF-8: assumed {detected} (detected); choose another if texts look wrong."
     return data.decode(detected), detected, (note,)
 
@@ -425,8 +435,9 @@ def _check_archive(data: bytes, source: str, settings: Settings) -> None:
     cap = settings.max_upload_mb * MIB * XLSX_MAX_EXPANSION
     if expanded > cap:
         raise InputError(
-            f"the workbook would expand to {expanded / MIB:,.0f} MB when opened, more than the {cap / MIB:,.0f} MB allowed "
-            f"({XLSX_MAX_EXPANSION}x {ENV_PREFIX}MAX_UPLOAD_MB), so it was not opened; it may be a zip bomb. "
+            f"the workbook would expand to {expanded / MIB:,.0f} MB when opened, more than the "
+            f"{cap / MIB:,.0f} MB allowed ({XLSX_MAX_EXPANSION}x {ENV_PREFIX}MAX_UPLOAD_MB), so it was not "
+            "opened; it may be a zip bomb. "
             "Export the sheet as CSV, or remove unused sheets, then upload again.",
             source=source,
         )
@@ -442,8 +453,8 @@ def _read_xlsx(data: bytes, source: str, encoding: str | None, settings: Setting
                              na_values=list(MISSING_SPELLINGS), nrows=settings.max_rows + 2)
     except Exception as exc:  # openpyxl signals a damaged workbook with many exception types
         detail = f"{type(exc).__name__}: {exc}"[:200]
-        raise InputError(f"the file could not be read as an Excel workbook ({detail}). Open it in Excel and save it again "
-                         "as .xlsx, or export the sheet as CSV.", source=source) from None
+        raise InputError(f"the file could not be read as an Excel workbook ({detail}). Open it in Excel and save "
+                         "it again as .xlsx, or export the sheet as CSV.", source=source) from None
     notes = () if len(sheets) == 1 else (
         f"The workbook has {len(sheets)} sheets; only the first, '{sheets[0]}', was read. "
         "Move the data to the first sheet if it is elsewhere.",)
@@ -460,8 +471,8 @@ def _read_parquet(data: bytes, source: str, encoding: str | None, settings: Sett
         _refuse_too_many_rows(parquet.metadata.num_rows, settings, source)
         table = parquet.read()
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise InputError(f"the file could not be read as Parquet ({str(exc)[:200]}). Write it again, or export it as CSV.",
-                         source=source) from None
+        raise InputError(f"the file could not be read as Parquet ({str(exc)[:200]}). Write it again, or export it "
+                         "as CSV.", source=source) from None
     names = _column_names(table.column_names, source)
     frame = table.rename_columns([f"c{i}" for i in range(len(names))]).to_pandas(integer_object_nulls=True)
     frame.columns = names
@@ -507,10 +518,11 @@ def _read_json(data: bytes, source: str, encoding: str | None, settings: Setting
     try:
         records = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"the file is not valid JSON ({exc.msg} on line {exc.lineno}). Fix that line, or save the data as "
-                         "JSON Lines or CSV.", source=source) from None
+        raise InputError(f"the file is not valid JSON ({exc.msg} on line {exc.lineno}). Fix that line, or save the "
+                         "data as JSON Lines or CSV.", source=source) from None
     if not all(isinstance(r, dict) for r in records):
-        raise InputError('a JSON file must be a list of objects such as {"text": "...", "label": "..."}.', source=source)
+        raise InputError('a JSON file must be a list of objects such as {"text": "...", "label": "..."}.',
+                         source=source)
     _refuse_too_many_rows(len(records), settings, source)
     frame = pd.DataFrame(records, dtype=object) if records else pd.DataFrame()
     return RawTable(_frame_with_names(frame, source, 1, "record"), source, used, notes)
@@ -561,7 +573,12 @@ def looks_numeric(column: pd.Series) -> bool:
         return True
     values = _texts_of(column[column.notna()]).str.strip()
     values = values[values != ""]
-    return not values.empty and bool(pd.to_numeric(values, errors="coerce").notna().all())
+
+    def all_numbers(part: pd.Series) -> bool:
+        return bool(pd.to_numeric(part, errors="coerce").notna().all())
+
+    # A text column fails on its first rows; only a numeric-looking head needs the full check.
+    return not values.empty and all_numbers(values.head(1000)) and all_numbers(values)
 
 
 def suggest_columns(frame: pd.DataFrame) -> tuple[str | None, str | None]:
@@ -570,7 +587,7 @@ def suggest_columns(frame: pd.DataFrame) -> tuple[str | None, str | None]:
     The text column is the non-numeric column with the longest texts on
     average. The label column is one whose name says so (label, class,
     stars, ...) with 2 to ``max_classes`` distinct values, else the column with
-    the fewest distinct values (at least 2)."""
+    the fewest distinct values (at least 2, and some value repeated)."""
     sample = frame.head(10_000)
     usable = [c for c in sample.columns if not _is_nested_column(sample[c])]
     mean_lengths = {}
@@ -580,12 +597,13 @@ def suggest_columns(frame: pd.DataFrame) -> tuple[str | None, str | None]:
             mean_lengths[column] = values.map(cell_text).str.len().mean()
     text = max(mean_lengths, key=mean_lengths.get) if mean_lengths else None
     max_classes = get_settings().max_classes
-    distinct = {c: sample[c].dropna().map(cell_text).nunique() for c in usable if c != text}
-    candidates = {c: n for c, n in distinct.items() if 2 <= n <= max_classes}
+    values = {c: sample[c].dropna().map(cell_text) for c in usable if c != text}
+    candidates = {c: v.nunique() for c, v in values.items() if 2 <= v.nunique() <= max_classes}
     hinted = sorted((rank, c) for c in candidates if (rank := _name_matches(c, _LABEL_HINTS)) is not None)
     if hinted:
         return text, hinted[0][1]
-    label = min(candidates, key=candidates.get) if candidates else None
+    repeating = {c: n for c, n in candidates.items() if n < len(values[c])}  # all-distinct columns are IDs
+    label = min(repeating, key=repeating.get) if repeating else None
     return text, label
 
 
@@ -671,15 +689,25 @@ def _texts_of(column: pd.Series) -> pd.Series:
     return column.astype(object).map(lambda v: np.nan if _is_missing(v) else cell_text(v))
 
 
+def _whole_floats(values: pd.Series) -> pd.Series:
+    """True where a cell is a float holding a whole number (1.0), as Excel,
+    Parquet and JSON store integer columns that have gaps."""
+    if pd.api.types.is_float_dtype(values):
+        return values % 1 == 0
+    if values.dtype != object:
+        return pd.Series(False, index=values.index)
+    return values.map(lambda v: isinstance(v, (float, np.floating)) and float(v).is_integer())
+
+
 def _label_strings(column: pd.Series, name: str) -> tuple[pd.Series, list[str]]:
     """Labels as strings (NaN where missing or blank), with warnings about
     how numbers were read: whole numbers written as decimals become whole
     ("1.0" -> "1"), and a column mixing numbers and words is flagged."""
-    values = column.astype(object)[column.notna()]
+    values = column[column.notna()]
     labels = _texts_of(values)
     labels = labels[labels.str.strip() != ""]
     warnings: list[str] = []
-    float_rows = values.loc[labels.index].map(lambda v: isinstance(v, (float, np.floating)) and v.is_integer())
+    float_rows = _whole_floats(values.loc[labels.index])
     numbers = pd.to_numeric(labels, errors="coerce")
     written_as_decimal = labels.str.contains(_NUMERIC_TEXT) & numbers.notna()
     if numbers.notna().all() and (numbers % 1 == 0).all() and written_as_decimal.any():
@@ -792,7 +820,7 @@ def _ordinal_classes(counts: pd.Series, order: tuple[str, ...], merge: bool, col
     absent = [o for o in order if o not in counts.index]
     if absent:
         raise InputError(f"the ordinal order lists {_quoted(absent)}, which never occur in column '{column}'. "
-                         "Remove them from the order.", source=source)
+                         f"Remove {_them(absent)} from the order.", source=source)
     return list(order)
 
 
@@ -871,7 +899,7 @@ def _usable_rows(texts: pd.Series, labels: pd.Series, choice: ColumnChoice, sett
         raise InputError(f"no row has both a text in '{choice.text}' and a label in '{choice.label}'. "
                          "Check the column choice.", source=source)
     _refuse_long_texts(texts[keep], choice.text, settings, source, unit)
-    wordless = pd.Series(token_lengths(texts[keep]) == 0, index=texts[keep].index)
+    wordless = pd.Series(~has_tokens(texts[keep]), index=texts[keep].index)
     if wordless.all():
         raise InputError(f"no text in column '{choice.text}' contains a word: they are only punctuation. "
                          "Pick the column that holds the texts.", source=source)
@@ -924,3 +952,12 @@ def label_variants(table: RawTable, label_column: str) -> dict[str, list[str]]:
     _require_column(table.frame, label_column, "label", table.source)
     labels, _ = _label_strings(table.frame[label_column], label_column)
     return _variant_groups(labels.dropna())
+
+
+def distinct_labels(table: RawTable, label_column: str) -> list[str]:
+    """The column's labels as ``to_labeled_texts`` reads them (whole-number
+    decimals made whole, blanks skipped), in natural order: a default for an
+    ordinal order the user then edits."""
+    _require_column(table.frame, label_column, "label", table.source)
+    labels, _ = _label_strings(table.frame[label_column], label_column)
+    return natural_order(labels.dropna().unique())

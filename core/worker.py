@@ -70,19 +70,36 @@ def release_lease(store: Store) -> None:
         db.execute("DELETE FROM worker_lease WHERE id = 1 AND pid = ?", (os.getpid(),))
 
 
-def renew_lease(store: Store) -> None:
+def renew_lease(store: Store) -> bool:
+    """Refresh this worker's lease; False when another worker has taken it over
+    (this one was stalled past ``stale_after_s``) and this one must stop."""
     with store.connect(immediate=True) as db:
-        db.execute("UPDATE worker_lease SET heartbeat = ? WHERE id = 1 AND pid = ?", (time.time(), os.getpid()))
+        cur = db.execute("UPDATE worker_lease SET heartbeat = ? WHERE id = 1 AND pid = ?", (time.time(), os.getpid()))
+        return cur.rowcount > 0
+
+
+def _is_run_process(pid: int) -> bool:
+    """Whether ``pid`` still looks like a spawned run process (and not an
+    unrelated process that got a recycled pid)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"multiprocessing" in fh.read()
+    except OSError:
+        return False
 
 
 def interrupt_orphans(store: Store) -> int:
-    """Runs left 'running' by a dead worker become interrupted."""
+    """Runs left 'running' become interrupted. Called right after the lease
+    is taken: no other live worker serves this workspace, so every running
+    run is an orphan, whatever its recorded worker pid (pids get recycled)."""
     n = 0
     for run in store.runs(status=Status.RUNNING.value):
-        if not pid_alive(run.worker_pid) or run.worker_pid == os.getpid():
-            if run.pid and pid_alive(run.pid):
+        if run.pid and run.pid != os.getpid() and pid_alive(run.pid) and _is_run_process(run.pid):
+            try:
                 os.kill(run.pid, signal.SIGKILL)
-            n += store.end_run(run.id, Status.INTERRUPTED, "its worker stopped while it ran; re-queue it to train again")
+            except ProcessLookupError:
+                pass
+        n += store.end_run(run.id, Status.INTERRUPTED, "its worker stopped while it ran; re-queue it to train again")
     return n
 
 
@@ -109,9 +126,13 @@ class Worker:
         from core.runner import child_main
 
         process = mp.get_context("spawn").Process(
-            target=child_main, args=(str(self.store.root), run_id, self.threads, self.settings.heartbeat_s),
+            target=child_main, args=(str(self.store.root), run_id, self.threads, self.settings.heartbeat_s, os.getpid()),
             name=f"run-{run_id}", daemon=True)
-        process.start()
+        try:
+            process.start()
+        except OSError as exc:  # out of processes or memory: the claimed run must not stay 'running'
+            self.store.end_run(run_id, Status.FAILED, f"could not start a training process: {exc}")
+            return
         self.store.set_child(run_id, process.pid)
         self.children[run_id] = _Child(process, time.time())
 
@@ -123,11 +144,16 @@ class Worker:
                 continue
             child.process.join(timeout=1)
             code = child.process.exitcode
+            if code:  # it could not clean up after itself
+                self.store.discard_staging(run_id)
             if code is not None and code < 0:
                 self.store.end_run(run_id, Status.INTERRUPTED,
                                    f"the training process was killed by signal {-code}; re-queue it to train again")
             elif code:
                 self.store.end_run(run_id, Status.FAILED, f"the training process exited with code {code} "
+                                                          f"(see logs/run-{run_id}.log in the workspace)")
+            else:  # exited normally without finishing, cancelling or failing its run
+                self.store.end_run(run_id, Status.FAILED, "the training process ended without recording a result "
                                                           f"(see logs/run-{run_id}.log in the workspace)")
             del self.children[run_id]
 
@@ -143,12 +169,14 @@ class Worker:
                 if now - child.cancel_seen > self.settings.cancel_grace_s:
                     child.process.kill()
                     child.process.join(timeout=5)
+                    self.store.discard_staging(run_id)
                     self.store.end_run(run_id, Status.CANCELLED, "cancelled by the user (stopped after the grace period)")
                     del self.children[run_id]
                 continue
             if run.heartbeat and now - run.heartbeat > self.settings.stale_after_s:
                 child.process.kill()
                 child.process.join(timeout=5)
+                self.store.discard_staging(run_id)
                 self.store.end_run(run_id, Status.INTERRUPTED, "no heartbeat from the training process; re-queue it "
                                                                "to train again")
                 del self.children[run_id]
@@ -162,6 +190,7 @@ class Worker:
         for run_id, child in list(self.children.items()):
             child.process.kill()
             child.process.join(timeout=5)
+            self.store.discard_staging(run_id)
             self.store.end_run(run_id, Status.INTERRUPTED, "the worker was stopped while it ran; re-queue it")
         self.children.clear()
 
@@ -174,6 +203,7 @@ def run_worker(workspace: str | Path | None = None, *, slots: int | None = None,
     store = Store(settings.workspace)
     acquire_lease(store, settings.stale_after_s)
     interrupt_orphans(store)
+    store.discard_staging()  # nothing runs now: every staging folder is a killed run's leftover
     worker = Worker(store, settings, slots or settings.slots)
 
     def _stop(signum, frame):
@@ -185,7 +215,9 @@ def run_worker(workspace: str | Path | None = None, *, slots: int | None = None,
     try:
         while not worker.stopping:
             if time.time() - last_lease > 1.0:
-                renew_lease(store)
+                if not renew_lease(store):
+                    print(f"worker {os.getpid()}: another worker took over {store.root}; stopping", file=sys.stderr)
+                    break
                 last_lease = time.time()
             worker.reap()
             worker.police()
@@ -211,19 +243,26 @@ def ensure_worker(workspace: str | Path, settings: Settings | None = None) -> in
     holder = lease_holder(store, settings.stale_after_s)
     if holder or settings.no_autostart:
         return holder
-    log = open(store.root / "logs" / "worker.log", "ab")
     project_root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))}
-    process = subprocess.Popen([sys.executable, "-m", "core", "worker", "--workspace", str(store.root)],
-                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=project_root,
-                               env=env, start_new_session=True)
+    with open(store.root / "logs" / "worker.log", "ab") as log:  # the worker keeps its own copy
+        process = subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(store.root), "worker"],
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=project_root,
+                                   env=env, start_new_session=True)
     return process.pid
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m core.worker [--workspace W] [--slots N] [--until-idle]``."""
+    import argparse
+
     from core.cli import main as cli_main
 
-    return cli_main(["worker", *(argv if argv is not None else sys.argv[1:])])
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--workspace")
+    known, rest = pre.parse_known_args(argv if argv is not None else sys.argv[1:])
+    # --workspace belongs to the top-level parser, before the sub-command
+    return cli_main([*(["--workspace", known.workspace] if known.workspace else []), "worker", *rest])
 
 
 if __name__ == "__main__":

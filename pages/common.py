@@ -35,32 +35,47 @@ def ensure_worker() -> None:
     st.session_state["_worker_checked"] = True
 
 
+def _chosen(key: str) -> str | None:
+    """The URL's choice, else this tab's last choice (page links drop the query)."""
+    return st.query_params.get(key) or st.session_state.get(f"current.{key}")
+
+
 def current_dataset_id() -> str | None:
-    chosen = st.query_params.get("dataset")
-    known = {d["id"] for d in store().datasets()}
-    if chosen in known:
-        return chosen
     datasets = store().datasets()
+    chosen = _chosen("dataset")
+    if chosen in {d["id"] for d in datasets}:
+        return chosen
     return datasets[0]["id"] if datasets else None
 
 
 def set_dataset(dataset_id: str) -> None:
-    st.query_params["dataset"] = dataset_id
+    st.query_params["dataset"] = st.session_state["current.dataset"] = dataset_id
     st.query_params.pop("experiment", None)
+    st.session_state.pop("current.experiment", None)
 
 
 def current_experiment_id() -> int | None:
     dataset_id = current_dataset_id()
     experiments = store().experiments(dataset_id=dataset_id) if dataset_id else []
-    chosen = st.query_params.get("experiment")
+    chosen = _chosen("experiment")
     ids = [e["id"] for e in experiments]
-    if chosen and chosen.isdigit() and int(chosen) in ids:
+    if chosen and str(chosen).isdigit() and int(chosen) in ids:
         return int(chosen)
     return ids[0] if ids else None
 
 
 def set_experiment(experiment_id: int) -> None:
-    st.query_params["experiment"] = str(experiment_id)
+    st.query_params["experiment"] = st.session_state["current.experiment"] = str(experiment_id)
+
+
+def keep_choices_in_url() -> None:
+    """Write the current dataset and experiment back into the URL on every page,
+    so a refresh or a shared link shows the same thing."""
+    dataset_id, experiment_id = current_dataset_id(), current_experiment_id()
+    if dataset_id:
+        st.query_params["dataset"] = st.session_state["current.dataset"] = dataset_id
+    if experiment_id:
+        st.query_params["experiment"] = st.session_state["current.experiment"] = str(experiment_id)
 
 
 def show_error(exc: InputError) -> None:
@@ -90,6 +105,7 @@ def experiment_picker(label: str = "Experiment") -> int | None:
 
 
 def sidebar() -> None:
+    keep_choices_in_url()
     s = store()
     with st.sidebar:
         st.caption("Workspace")

@@ -7,7 +7,7 @@ from core.errors import InputError
 from core.figures import class_distribution, length_histogram
 from core.profile import compute_profile
 from core.settings import get_settings
-from core.tables import label_variants, read_table, suggest_columns, to_labeled_texts
+from core.tables import distinct_labels, label_variants, read_table, suggest_columns, to_labeled_texts
 from pages.common import SAMPLE_PATH, current_dataset_id, set_dataset, show_error, store
 
 ENCODINGS = ["auto", "utf-8", "utf-16", "latin-1", "cp1252", "iso-8859-15", "shift_jis", "gb18030", "koi8-r"]
@@ -50,8 +50,8 @@ def column_form(table) -> None:
     ordinal = st.checkbox("Labels are ordinal (e.g. star ratings)")
     order = None
     if ordinal and label_col in columns:
-        distinct = sorted({str(v).strip() for v in table.frame[label_col].dropna()},
-                          key=lambda v: (0, float(v)) if v.replace(".", "", 1).lstrip("-").isdigit() else (1, v))
+        # the labels as to_labeled_texts will read them (e.g. 1.0 -> 1), so the default order matches them
+        distinct = distinct_labels(table, label_col)
         order_text = st.text_input("Order, low to high (comma-separated)", ", ".join(distinct[:200]))
         order = tuple(x.strip() for x in order_text.split(",") if x.strip())
     if st.button("Use this dataset", type="primary"):
@@ -107,7 +107,7 @@ def load_section() -> None:
             return
         for note in table.notes:
             st.info(note)
-        st.dataframe(table.frame.head(5), use_container_width=True)
+        st.dataframe(table.frame.head(5), width="stretch")
         column_form(table)
 
 
@@ -124,8 +124,8 @@ def profile_section(dataset_id: str) -> None:
     cols[3].metric("Normalised entropy", f"{profile.normalised_entropy:.2f}")
     cols[4].metric("Median tokens", f"{profile.length_summary.median:.0f}")
     log_scale = st.toggle("Log scale", value=profile.imbalance_ratio > 20)
-    st.plotly_chart(class_distribution(profile, log_scale=log_scale), use_container_width=True)
-    st.plotly_chart(length_histogram(profile, y), use_container_width=True)
+    st.plotly_chart(class_distribution(profile, log_scale=log_scale), width="stretch")
+    st.plotly_chart(length_histogram(profile, y), width="stretch")
     with st.expander("Examples per class", expanded=False):
         for cls, texts in profile.examples.items():
             st.markdown(f"**{cls}**".replace("<", "&lt;"))
@@ -136,12 +136,12 @@ def profile_section(dataset_id: str) -> None:
     if profile.conflicting_duplicates:
         with st.expander("Duplicates with conflicting labels"):
             st.dataframe([{"text": t, "labels": ", ".join(labels)} for t, labels in profile.conflicting_duplicates],
-                         use_container_width=True)
+                         width="stretch")
 
 
 st.title("Data")
-if not store().datasets():
-    set_dataset(_register_sample())  # a new workspace opens on the built-in sample
+if not store().datasets(include_archived=True):
+    set_dataset(_register_sample())  # a new workspace opens on the built-in sample (an archived one stays archived)
 load_section()
 dataset_id = current_dataset_id()
 if dataset_id:

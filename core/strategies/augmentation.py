@@ -59,3 +59,22 @@ class Augment(Strategy):
         ]
         ctx.notes.append(f"augment: {len(texts)} new texts")
         return train.extend(texts, sources)
+
+    def preview(self, data, *, seed: int = 0, n: int = 5):
+        from core.augment import AugmentParams, augment_rows
+
+        counts = data.class_counts()
+        targets = self._targets(_PreviewContext(data), counts)
+        rows = [int(r) for c in targets for r in np.flatnonzero(data.y == c)[:50]]
+        if not rows:
+            return None
+        pairs = augment_rows(list(data.texts), rows, n, seed=seed, params=AugmentParams(rate=self["rate"]))
+        return [{"class": data.classes[data.y[r]], "original": data.texts[r], "generated": t} for r, t in pairs]
+
+
+class _PreviewContext:
+    """The little of a run context that choosing classes needs."""
+
+    def __init__(self, data):
+        self.data = data
+        self.n_classes = data.n_classes

@@ -20,6 +20,7 @@ import numpy as np
 from core.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.dataset import LabeledTexts
     from core.decision import Decision
     from core.heads import Head
     from core.models import ModelSpec
@@ -123,6 +124,11 @@ class Strategy:
 
     def decide(self, ctx: "RunContext", validation: "Outputs") -> "Decision | None":
         """A decision rule tuned on the validation outputs."""
+        return None
+
+    def preview(self, data: "LabeledTexts", *, seed: int = 0, n: int = 5) -> list[dict] | None:
+        """A few examples of what this strategy would produce on ``data``, for
+        users to judge before training (rows of a small table), or None."""
         return None
 
 

@@ -1,0 +1,42 @@
+"""``python -m benchmarks.executor WORKSPACE [--threads N]``: execute queued
+runs one after another in this process with ``core.runner.execute_run`` — the
+very function a worker's run child calls — until the queue is empty.
+
+Used only by ``--quick`` for the quality section, where tiny runs would spend
+most of their time starting a process and importing TensorFlow; full runs
+always go through the worker (``benchmarks.lab.serve``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.executor")
+    parser.add_argument("workspace")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    from core import train
+    from core.pipeline import Cancelled
+    from core.runner import execute_run
+    from core.store import Status, Store
+
+    train.configure_threads(args.threads)
+    store = Store(args.workspace)
+    while (run := store.claim_next(os.getpid())) is not None:
+        try:
+            execute_run(store, run.id)
+        except Cancelled:
+            store.end_run(run.id, Status.CANCELLED, "cancelled")
+        except Exception as exc:  # the run fails, the executor goes on (as a worker would)
+            store.end_run(run.id, Status.FAILED, f"{type(exc).__name__}: {exc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

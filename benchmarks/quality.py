@@ -1,0 +1,107 @@
+"""Section ``quality``: every benchmark recipe and the references on five
+shared datasets, seeds 0…S−1, product defaults, through the persistent
+benchmark workspace — an interrupted run resumes, because re-submitting an
+experiment reuses every run whose fingerprint already finished.
+
+Keys: ``quality.<dataset>.<recipe>.<metric>_mean`` / ``_std`` (std over seeds,
+n−1; null with one seed), ``quality.<dataset>.best_recipe`` (the LSTM recipe
+with the highest mean macro-F1) and ``quality.<dataset>.best_beats_tfidf``
+(its mean macro-F1 ≥ that of TF-IDF + logistic regression)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+
+from core.experiments import ExperimentSpec, canonical_recipe
+from core.references import ALWAYS, is_reference
+from core.results import experiment_results
+from core.store import Status
+from benchmarks import RECIPES, datasets
+from benchmarks.context import Context
+from benchmarks.lab import cancel_leftovers, queue, serve
+from benchmarks.processes import Service, child_env
+
+METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall")
+TFIDF = "ref:tfidf_lr"
+
+
+def summarise(scores: dict, recipes: list[str]) -> dict:
+    """recipe -> {metric_mean, metric_std, seeds} from core.results' metric -> recipe -> seed -> value."""
+    table: dict[str, dict] = {}
+    for recipe in recipes:
+        row: dict = {}
+        for metric in METRICS:
+            values = list(scores.get(metric, {}).get(recipe, {}).values())
+            row[f"{metric}_mean"] = statistics.fmean(values) if values else None
+            row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else None
+        row["seeds"] = len(scores.get("macro_f1", {}).get(recipe, {}))
+        table[recipe] = row
+    return table
+
+
+def verdict(table: dict) -> dict:
+    lstm = {r: v["macro_f1_mean"] for r, v in table.items() if not is_reference(r) and v["macro_f1_mean"] is not None}
+    best = max(lstm, key=lstm.get) if lstm else None
+    tfidf = table.get(TFIDF, {}).get("macro_f1_mean")
+    return {"best_recipe": best, "best_macro_f1": lstm.get(best),
+            "tfidf_macro_f1": tfidf, "best_beats_tfidf": bool(best and tfidf is not None and lstm[best] >= tfidf)}
+
+
+def execute_in_process(ctx: Context, store) -> None:
+    """--quick only: two executors (one per core) drain the queue in-process."""
+    executors = [Service(f"executor-{i}", [sys.executable, "-m", "benchmarks.executor", str(store.root)],
+                         child_env(store.root), ctx.logs("quality") / f"executor-{i}.log") for i in range(2)]
+    try:
+        for executor in executors:
+            if executor.wait(ctx.config.worker_timeout_s) is None:
+                raise RuntimeError(f"quality executor did not finish:\n{executor.tail()}")
+    finally:
+        for executor in executors:
+            executor.stop()
+
+
+def run(ctx: Context) -> dict:
+    cfg = ctx.config
+    store = ctx.persistent_store()
+    left = cancel_leftovers(store)
+    if left:
+        ctx.log(f"quality: cancelled {left} runs left queued by an earlier, interrupted benchmark")
+    experiments: dict[str, int] = {}
+    info: dict[str, dict] = {}
+    for key, cap in cfg.quality_caps.items():
+        full = datasets.load(key, ctx.datasets_dir)
+        data = datasets.stratified_sample(full, cap)
+        dataset_id = store.add_dataset(data, name=data.name)
+        spec = ExperimentSpec(dataset_id=dataset_id, recipes=RECIPES, seeds=cfg.quality_seeds, settings=cfg.settings,
+                              name=f"benchmark quality {key}")
+        experiments[key] = queue(store, spec, references=True)
+        spec_info = datasets.DATASETS[key]
+        info[key] = {"title": spec_info.title, "rows": len(data), "rows_available": len(full),
+                     "classes": data.n_classes, "split": spec_info.split,
+                     "sampled": len(data) < len(full), "ordinal": data.ordinal}
+    runs = [r for e in experiments.values() for r in store.runs(experiment_id=e)]
+    to_train = sum(r.status == Status.QUEUED.value for r in runs)
+    ctx.log(f"quality: {len(runs)} runs, {len(runs) - to_train} reused from finished runs, {to_train} to train")
+    if to_train:
+        if cfg.quick:
+            execute_in_process(ctx, store)
+        else:
+            serve(store, ctx.logs("quality"), timeout_s=cfg.worker_timeout_s)
+    out: dict = {}
+    recipes = [canonical_recipe(r) for r in RECIPES] + list(ALWAYS)
+    wins = 0
+    for key, experiment_id in experiments.items():
+        results = experiment_results(store, experiment_id)
+        table = summarise(results.scores(), recipes)
+        judged = verdict(table)
+        wins += judged["best_beats_tfidf"]
+        failed = results.runs[results.runs["status"] != Status.FINISHED.value]
+        out[key] = {**table, **judged, **info[key], "experiment_id": experiment_id,
+                    "failed_runs": [f"{r.recipe} seed {r.seed}: {r.status} {r.error or ''}".strip()
+                                    for r in failed.itertuples()]}
+        ctx.log(f"quality {key}: best {judged['best_recipe']} {judged['best_macro_f1'] or float('nan'):.3f} vs TF-IDF "
+                f"{judged['tfidf_macro_f1'] or float('nan'):.3f}; {len(failed)} runs not finished")
+    out.update(lstm_wins=wins, datasets=len(experiments), target_met=wins >= 3, seeds=cfg.quality_seeds,
+               runs=len(runs), runs_trained=to_train, runs_reused=len(runs) - to_train)
+    return {"quality": out}

@@ -1,0 +1,140 @@
+"""Compare: leaderboard with CIs and significance, per-class bars, confusion
+matrices side by side (click a cell to read its texts), curves and calibration.
+The chosen view (recipes, classes, section) lives in the URL query."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import compare, figures
+from core.results import MARK_SYMBOL, experiment_results, format_cell
+from pages.common import experiment_picker, store
+
+
+def query_list(key: str, options: list[str]) -> list[str]:
+    chosen = [v for v in st.query_params.get_all(key) if v in options]
+    return chosen or options
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def _results(root: str, experiment_id: int, n_finished: int):
+    return experiment_results(store(), experiment_id)
+
+
+def leaderboard(results, recipes: list[str]) -> None:
+    board = results.leaderboard()
+    board = board[board.index.isin(recipes)]
+    metrics = results.headline_metrics()
+    table = pd.DataFrame({m: [format_cell(r[f"{m}_mean"], r[f"{m}_ci_low"], r[f"{m}_ci_high"], r[f"{m}_mark"])
+                              for _, r in board.iterrows()] for m in metrics}, index=board.index)
+    table.insert(0, "seeds", board["n_seeds"].astype(int))
+    st.dataframe(table, width="stretch")
+    st.caption("mean ± half-width of the 95% t-interval over seeds. " + " ".join(
+        f"{v} {k}" for k, v in MARK_SYMBOL.items() if v) + " vs baseline (paired t-test over seeds, Holm-corrected "
+        "within each metric). References (ref:) are shown, never tested. With 3 seeds only large effects are "
+        "detectable — use more seeds to separate smaller ones.")
+
+
+def per_class(results, recipes, classes) -> None:
+    metric = st.radio("Per-class metric", ["recall", "precision", "f1"], horizontal=True)
+    table = results.per_class(metric)
+    table = table[table["recipe"].isin(recipes)]
+    st.plotly_chart(figures.bar_with_errors(table, metric=metric, classes=[c for c in classes]),
+                    width="stretch")
+
+
+def confusion_grid(results, recipes, classes) -> None:
+    normalise = st.toggle("Row-normalised", value=True)
+    pooled = {r: compare.pooled(results, store(), r) for r in recipes}
+    pooled = {r: p for r, p in pooled.items() if p is not None}
+    if not pooled:
+        return
+    matrices = {r: compare.confusion(p) for r, p in pooled.items()}
+    zmax = 1.0 if normalise else max(int(m.max()) for m in matrices.values())
+    st.caption("Summed over seeds; one shared colour scale. Click a cell to read the texts behind it.")
+    cols = st.columns(min(3, len(matrices)))
+    for i, (recipe, cm) in enumerate(matrices.items()):
+        with cols[i % len(cols)]:
+            fig = figures.confusion_heatmap(cm, pooled[recipe].classes, title=recipe, normalise=normalise, zmax=zmax,
+                                            showscale=i == 0)
+            event = st.plotly_chart(fig, width="stretch", key=f"cm.{recipe}", on_select="rerun",
+                                    selection_mode="points")
+            points = (event or {}).get("selection", {}).get("points", []) if event else []
+            if points:
+                st.session_state["cell"] = (recipe, points[0].get("y"), points[0].get("x"))
+    cell_reader(results, pooled)
+
+
+def cell_reader(results, pooled) -> None:
+    st.markdown("**Texts behind a cell**")
+    recipes = list(pooled)
+    chosen = st.session_state.get("cell")
+    c = st.columns(3)
+    recipe = c[0].selectbox("Recipe", recipes, index=recipes.index(chosen[0]) if chosen and chosen[0] in recipes else 0)
+    p = pooled[recipe]
+    names = [figures.plain(x) for x in p.classes]
+    default_true = names.index(chosen[1]) if chosen and chosen[1] in names else 0
+    default_pred = names.index(chosen[2]) if chosen and chosen[2] in names else min(1, len(names) - 1)
+    true_i = c[1].selectbox("True class", range(len(p.classes)), index=default_true, format_func=lambda i: p.classes[i])
+    pred_i = c[2].selectbox("Predicted class", range(len(p.classes)), index=default_pred,
+                            format_func=lambda i: p.classes[i])
+    hits = compare.cell_rows(p, true_i, pred_i)
+    data = store().load_dataset(results.experiment["dataset_id"])
+    st.caption(f"{len(hits)} test texts (over all seeds): true {p.classes[true_i]} → predicted {p.classes[pred_i]}")
+    if hits:
+        st.dataframe(pd.DataFrame([{"seed": s, "row": r, "text": data.texts[r]} for s, r in hits[:200]]),
+                     width="stretch", hide_index=True)
+
+
+def curves(results, recipes, classes) -> None:
+    pooled = {r: compare.pooled(results, store(), r) for r in recipes}
+    pooled = {r: p for r, p in pooled.items() if p is not None}
+    if not pooled:
+        return
+    first = next(iter(pooled.values()))
+    cls = st.selectbox("Class", range(len(first.classes)), format_func=lambda i: first.classes[i])
+    cols = st.columns(3)
+    for col, kind, title in zip(cols, ("pr", "roc", "calibration"), ("Precision–recall", "ROC", "Reliability")):
+        points = {}
+        for r, p in pooled.items():
+            if cls < len(p.classes) and (pts := compare.curve_points(p, cls, kind)) is not None:
+                points[f"{r} (Brier {compare.brier(p):.3f})" if kind == "calibration" else r] = pts
+        col.plotly_chart(figures.curves(points, kind=kind, title=f"{title}: {first.classes[cls]}"),
+                         width="stretch")
+    lstm = [r for r in recipes if not r.startswith("ref:")]
+    st.plotly_chart(figures.learning_curves({r: compare.histories(results, store(), r) for r in lstm}),
+                    width="stretch")
+
+
+st.title("Compare")
+experiment_id = experiment_picker()
+if experiment_id is None:
+    st.info("No experiments yet — go to **Experiment** to start one.")
+    st.stop()
+n_finished = len(store().runs(experiment_id=experiment_id, status="finished"))
+results = _results(str(store().root), experiment_id, n_finished)
+if results.finished.empty:
+    st.info("No finished runs yet — follow progress on the **Runs** page.")
+    st.stop()
+all_recipes = [r for r in results.recipes if r in set(results.finished["recipe"])]
+c = st.columns([3, 2])
+recipes = c[0].multiselect("Recipes", all_recipes, default=query_list("recipe", all_recipes))
+classes = c[1].multiselect("Classes", list(results.classes), default=query_list("class", list(results.classes)))
+view = st.segmented_control("View", ["Leaderboard", "Per class", "Confusion", "Curves"],
+                            default=st.query_params.get("view", "Leaderboard")) or "Leaderboard"
+st.query_params["recipe"] = recipes if len(recipes) < len(all_recipes) else []
+st.query_params["class"] = classes if len(classes) < len(results.classes) else []
+st.query_params["view"] = view
+pending = len(results.runs) - len(results.finished)
+if pending:
+    st.caption(f"{pending} runs not finished yet; the numbers cover finished runs only.")
+if not recipes:
+    st.info("Pick at least one recipe.")
+elif view == "Leaderboard":
+    leaderboard(results, recipes)
+elif view == "Per class":
+    per_class(results, recipes, classes)
+elif view == "Confusion":
+    confusion_grid(results, recipes, classes)
+else:
+    curves(results, recipes, classes)

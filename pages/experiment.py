@@ -1,0 +1,162 @@
+"""Experiment: tick strategies (forms built from the registry), compose recipes, submit."""
+
+import json
+
+import streamlit as st
+
+from core.errors import InputError
+from core.experiments import ExperimentSpec, canonical_recipe, estimate, submit
+from core.pipeline import TrainSettings
+from core.recipe import Recipe, Step
+from core.references import ALWAYS, REFERENCES
+from core.settings import get_settings
+from core.strategies.registry import strategy_infos
+from pages.common import current_dataset_id, ensure_worker, set_experiment, show_error, store
+
+
+def param_widget(strategy: str, p):
+    key = f"param.{strategy}.{p.name}"
+    if p.kind == "float":
+        return st.number_input(p.name, min_value=p.min, max_value=p.max, value=float(p.default), help=p.help, key=key,
+                               format="%.4g")
+    if p.kind == "int":
+        return int(st.number_input(p.name, min_value=int(p.min) if p.min is not None else None,
+                                   max_value=int(p.max) if p.max is not None else None, value=int(p.default),
+                                   step=1, help=p.help, key=key))
+    if p.kind == "bool":
+        return st.checkbox(p.name, value=bool(p.default), help=p.help, key=key)
+    if p.kind == "choice":
+        return st.selectbox(p.name, p.choices, index=p.choices.index(p.default), help=p.help, key=key)
+    raw = st.text_input(p.name, value=p.default if isinstance(p.default, str) else json.dumps(p.default),
+                        help=p.help, key=key)
+    try:
+        return json.loads(raw) if raw.strip()[:1] in "{[\"" else raw
+    except json.JSONDecodeError:
+        return raw
+
+
+def strategy_picker(ordinal_ok: bool) -> list[Step]:
+    """One checkbox per registry strategy, grouped by family; ticked ones show their parameters."""
+    steps: list[Step] = []
+    infos = strategy_infos()
+    families = list(dict.fromkeys(i.family for i in infos))
+    columns = st.columns(2)
+    for index, family in enumerate(families):
+        with columns[index % 2].container(border=True):
+            st.markdown(f"**{family}**")
+            for info in (i for i in infos if i.family == family):
+                disabled = info.needs_ordinal and not ordinal_ok
+                ticked = st.checkbox(info.label, key=f"use.{info.name}", disabled=disabled,
+                                     help=info.help + (" (needs ordinal labels or a target column)" if disabled else ""))
+                if ticked:
+                    values = {}
+                    with st.container():
+                        for p in info.params:
+                            value = param_widget(info.name, p)
+                            if value != p.default:
+                                values[p.name] = value
+                    steps.append(Step(info.name, tuple(sorted(values.items()))))
+    return steps
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _preview(dataset_id: str, recipe_text: str):
+    from core.strategies.registry import build
+
+    data = store().load_dataset(dataset_id)
+    return build(recipe_text)[0].preview(data, seed=0, n=5)
+
+
+def previews(dataset_id: str, steps: list[Step]) -> None:
+    """Examples of generated data for the ticked strategies that can show some."""
+    for step in steps:
+        try:
+            rows = _preview(dataset_id, Recipe((step,)).text())
+        except InputError as exc:
+            show_error(exc)
+            continue
+        if rows:
+            st.caption(f"Examples {step.name} would generate from texts of the chosen classes (judge their quality):")
+            st.dataframe(rows, width="stretch", hide_index=True)
+
+
+def recipes_from(steps: list[Step], combine: bool, extra: str) -> list[str]:
+    recipes = [Recipe(tuple(steps)).text()] if combine and steps else [Recipe((s,)).text() for s in steps]
+    recipes += [line.strip() for line in extra.splitlines() if line.strip()]
+    return recipes
+
+
+st.title("Experiment")
+dataset_id = current_dataset_id()
+if dataset_id is None:
+    st.info("No dataset yet — go to **Data** and load one.")
+    st.stop()
+info = store().dataset_info(dataset_id)
+st.caption(f"Dataset: {info['name']} · {info['n_rows']:,} rows · {len(info['classes'])} classes"
+           + (" · ordinal" if info["ordinal"] else ""))
+
+st.subheader("1. Strategies")
+st.caption("Each ticked strategy becomes its own recipe, compared against the baseline (the plain LSTM) and the "
+           "references. Tick 'combine' to apply all ticked strategies together as one recipe.")
+steps = strategy_picker(ordinal_ok=bool(info["ordinal"] or info["has_target"]))
+previews(dataset_id, steps)
+combine = st.checkbox("Combine the ticked strategies into one recipe")
+extra = st.text_area("More recipes, one per line (recipe syntax)", placeholder="focal(gamma=2)+bidirectional",
+                     help='strategy(param=value,...)+strategy(...), e.g. class_weight(scheme=effective,beta=0.999)')
+
+st.subheader("2. Training settings")
+defaults = TrainSettings()
+c = st.columns(4)
+seeds = c[0].number_input("Seeds", 1, 20, get_settings().default_seeds, help="3 seeds detect only large effects; "
+                          "use 5–10 to tell smaller differences from noise.")
+epochs = c[1].number_input("Epochs (max, early stopping)", 1, 100, defaults.epochs)
+batch = c[2].number_input("Batch size", 8, 1024, defaults.batch_size, step=8)
+patience = c[3].number_input("Early-stopping patience", 1, 20, defaults.patience)
+c = st.columns(4)
+vocab = c[0].number_input("Vocabulary size", 100, 200_000, defaults.vocab_size, step=1000)
+max_len = c[1].number_input("Sequence length (0 = auto, 95th percentile)", 0, 2000, 0)
+units = c[2].number_input("LSTM units", 2, 1024, defaults.units)
+embedding = c[3].number_input("Embedding size", 2, 1024, defaults.embedding_dim)
+c = st.columns(4)
+validation_share = c[0].number_input("Validation share", 0.05, 0.4, get_settings().validation_share, step=0.05)
+test_share = c[1].number_input("Test share", 0.05, 0.5, get_settings().test_share, step=0.05,
+                               disabled=bool(info["has_split"]), help="fixed by the split column" if info["has_split"] else None)
+extra_refs = c[2].multiselect("Extra references", [r for r in REFERENCES if r not in ALWAYS],
+                              format_func=lambda r: REFERENCES[r].label)
+name = c[3].text_input("Name (optional)")
+
+recipes = recipes_from(steps, combine, extra)
+settings = TrainSettings(epochs=int(epochs), batch_size=int(batch), patience=int(patience), vocab_size=int(vocab),
+                         max_len=int(max_len) or None, units=int(units), embedding_dim=int(embedding))
+spec = ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes), seeds=int(seeds), settings=settings,
+                      test_share=float(test_share), validation_share=float(validation_share),
+                      references=ALWAYS + tuple(extra_refs), name=name)
+
+st.subheader("3. Review and submit")
+problems = []
+shown = ["baseline"]
+for recipe in recipes:
+    try:
+        shown.append(canonical_recipe(recipe))
+    except InputError as exc:
+        problems.append(str(exc))
+for problem in problems:
+    st.error(problem, icon="⚠️")
+st.write("Recipes: " + ", ".join(f"`{r}`" for r in dict.fromkeys(shown)))
+if not problems:
+    guess = estimate(info["n_rows"], spec, slots=get_settings().slots)
+    minutes = guess["seconds"] / 60
+    st.info(f"{int(guess['runs'])} runs ({len(set(shown))} recipes + {len(spec.references)} references × "
+            f"{int(seeds)} seeds) · roughly {minutes:.0f} min on this machine ({get_settings().slots} parallel slots; "
+            "early stopping often ends sooner)." if minutes >= 1 else
+            f"{int(guess['runs'])} runs · well under a minute of training.")
+if st.button("Submit experiment", type="primary", disabled=bool(problems)):
+    try:
+        experiment_id = submit(store(), spec)
+    except InputError as exc:
+        show_error(exc)
+    else:
+        set_experiment(experiment_id)
+        ensure_worker()
+        st.success(f"Experiment #{experiment_id} submitted — follow it on the Runs page.")
+        st.page_link("pages/runs.py", label="Go to Runs", icon="⏱️")

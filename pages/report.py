@@ -1,0 +1,40 @@
+"""Report: download an experiment as a self-contained HTML report, or all its metrics as CSV / JSON."""
+
+from functools import partial
+
+import streamlit as st
+
+from core.report import (MARK_LEGEND, build_html_report, export_name, leaderboard_frame, metrics_csv,
+                         metrics_json)
+from core.results import experiment_results
+from pages.common import experiment_picker, store
+
+st.title("Report")
+experiment_id = experiment_picker()
+if experiment_id is None:
+    st.info("No experiments yet — go to Experiment to train some recipes first.")
+else:
+    results = experiment_results(store(), experiment_id)
+    if results.finished.empty:
+        st.info("No finished runs yet — go to Experiment (and follow the queue on Runs). The report is built from "
+                "finished runs.")
+    else:
+        workspace = store()  # the downloads run later, outside this script run: bind the store now
+        waiting = len(results.runs) - len(results.finished)
+        if waiting:
+            st.warning(f"{waiting} of {len(results.runs)} runs have not finished; the report shows the finished ones.")
+        st.caption("The HTML report holds the experiment, the dataset profile, the leaderboard with marks against "
+                   "the baseline, per-class bars and confusion matrices. It opens offline (plotly is embedded).")
+        left, middle, right = st.columns(3)
+        left.download_button("HTML report", partial(build_html_report, workspace, experiment_id),
+                             file_name=export_name(experiment_id, "report", "html"), mime="text/html",
+                             on_click="ignore", type="primary")
+        middle.download_button("Metrics (CSV)", partial(metrics_csv, workspace, experiment_id),
+                               file_name=export_name(experiment_id, "metrics", "csv"), mime="text/csv",
+                               on_click="ignore")
+        right.download_button("Metrics (JSON)", partial(metrics_json, workspace, experiment_id),
+                              file_name=export_name(experiment_id, "metrics", "json"), mime="application/json",
+                              on_click="ignore")
+        st.subheader("Leaderboard")
+        st.dataframe(leaderboard_frame(results), hide_index=True)
+        st.caption(f"Mean ± half-width of the 95% t-interval over seeds. {MARK_LEGEND}")

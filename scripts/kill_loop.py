@@ -1,0 +1,292 @@
+"""Reliability check: SIGKILL training processes mid-epoch, again and again,
+and show that nothing is lost.
+
+    python scripts/kill_loop.py [--kills 20] [--parallel 2] [--rows 3000] [--workspace DIR]
+
+1. Trains a small control experiment to the end and fingerprints its files.
+2. Submits two tiny LSTM runs and starts a worker with ``--parallel`` slots.
+   Whenever a run's child reports a batch before the end of an epoch, the
+   child is SIGKILLed; the run must become ``interrupted`` and is then
+   re-queued (the user action), so the worker starts it again — until
+   ``--kills`` children died.
+3. Lets the re-queued runs finish, stops the worker, and checks: every killed
+   run was interrupted, re-queued and finally finished; every finished run's
+   files are unchanged and load (``result.json``, ``predictions.npz``, and
+   ``model.keras`` with Keras' safe mode); SQLite's ``PRAGMA integrity_check``
+   passes; no staging folder is left in ``tmp/``.
+
+Prints the figures (kills, runs lost, ...) and exits 0 when every check
+passes, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from core.store import Store  # noqa: E402
+
+# A tiny model on small batches: starting a run costs little (encoding and
+# splitting grow with the rows), while an epoch still lasts about a second.
+TRAINING = dict(patience=10, vocab_size=200, max_len=16, embedding_dim=8, units=8, learning_rate=1e-2, dropout=0.0)
+WORDS = ("the", "a", "item", "arrived", "today", "and", "it", "was", "really", "quite", "fabric", "order", "size",
+         "colour", "store", "week", "bought", "this", "my", "for")
+SIGNALS = {"bad": ("awful", "broken", "refund"), "ok": ("fine", "average", "decent"), "good": ("lovely", "great")}
+
+
+@dataclass
+class Kill:
+    run_id: int
+    pid: int
+    at: float
+    epoch: int
+    batch: int
+    batches: int
+    noticed_s: float | None = None
+    requeued: bool = False
+
+
+@dataclass
+class Report:
+    kills: list[Kill] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> None:
+        self.problems.append(message)
+        print(f"  PROBLEM: {message}", file=sys.stderr, flush=True)
+
+
+def generated_data(rows: int, seed: int = 7):
+    """Three imbalanced classes (10/30/60%) whose label shows through a signal word."""
+    import numpy as np
+
+    from core.dataset import LabeledTexts
+
+    rng = np.random.default_rng(seed)
+    classes = ("bad", "ok", "good")
+    y = np.repeat(np.arange(3), [rows // 10, rows * 3 // 10, rows - rows // 10 - rows * 3 // 10])
+    texts = []
+    for i, label in enumerate(y):
+        body = list(rng.choice(WORDS, size=8))
+        body[rng.integers(0, 8)] = str(rng.choice(SIGNALS[classes[label]]))
+        texts.append(" ".join(body + [f"n{i}"]))
+    return LabeledTexts(tuple(texts), y, classes, name="kill loop")
+
+
+def submit(store: Store, dataset_id: str, recipes: tuple[str, ...], name: str, *, epochs: int,
+           batch_size: int) -> int:
+    from core.experiments import ExperimentSpec, submit as submit_experiment
+    from core.pipeline import TrainSettings
+
+    spec = ExperimentSpec(dataset_id=dataset_id, recipes=recipes, seeds=1, name=name,
+                          settings=TrainSettings(epochs=epochs, batch_size=batch_size, **TRAINING))
+    return submit_experiment(store, spec)
+
+
+def wait_until(predicate, timeout: float, what: str, every: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def all_ended(store: Store, experiment_id: int) -> bool:
+    return all(r.status not in ("queued", "running") for r in store.runs(experiment_id=experiment_id))
+
+
+def pid_alive(pid: int) -> bool:
+    from core.worker import pid_alive as alive
+
+    return alive(pid)
+
+
+def fingerprint_files(store: Store, experiment_id: int) -> dict[str, str]:
+    digests = {}
+    for run in store.runs(experiment_id=experiment_id):
+        if run.status == "finished" and run.reused_from is None:
+            for path in sorted(store.path_inside(run.result_dir).rglob("*")):
+                if path.is_file():
+                    digests[str(path.relative_to(store.root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def check_artifacts(store: Store, report: Report) -> tuple[int, int]:
+    """Load every finished run's files; returns (runs checked, models loaded)."""
+    import numpy as np
+
+    checked = models = 0
+    for run in store.runs(status="finished"):
+        folder = store.path_inside(run.result_dir)
+        try:
+            result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+            if run.reused_from is None and result["run_id"] != run.id:
+                report.fail(f"run {run.id}: result.json belongs to run {result['run_id']}")
+            with np.load(folder / "predictions.npz", allow_pickle=False) as npz:
+                if len(npz["y_pred"]) != len(npz["y_true"]) or len(npz["y_pred"]) == 0:
+                    report.fail(f"run {run.id}: predictions.npz is inconsistent")
+            if not run.recipe.startswith("ref:"):
+                import keras
+
+                import core.losses  # noqa: F401  registers the custom objects
+                import core.models  # noqa: F401
+
+                keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
+                models += 1
+            checked += 1
+        except Exception as exc:  # every unreadable file is a finding, not a crash of the check
+            report.fail(f"run {run.id} ({run.recipe}): its files do not load: {type(exc).__name__}: {exc}")
+    return checked, models
+
+
+def kill_loop(store: Store, experiment_id: int, kills_wanted: int, report: Report, deadline: float) -> None:
+    """Kill children mid-epoch until ``kills_wanted``; re-queue each once it is interrupted."""
+    pending: dict[int, Kill] = {}
+    while len(report.kills) < kills_wanted or pending:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(report.kills)} kills before the deadline")
+        for run in store.runs(experiment_id=experiment_id, status="running"):
+            p = run.progress or {}
+            if (len(report.kills) < kills_wanted and run.id not in pending and run.pid and p.get("stage") == "fit"
+                    and p.get("batch", 0) < p.get("batches", 0) and pid_alive(run.pid)):
+                os.kill(run.pid, signal.SIGKILL)
+                kill = Kill(run.id, run.pid, time.monotonic(), p["epoch"], p["batch"], p["batches"])
+                report.kills.append(kill)
+                pending[run.id] = kill
+        for run_id, kill in list(pending.items()):
+            run = store.run(run_id)
+            if run.status == "running":
+                continue
+            kill.noticed_s = time.monotonic() - kill.at
+            del pending[run_id]
+            if run.status != "interrupted" or "signal 9" not in (run.error or ""):
+                report.fail(f"run {run_id} was killed but became {run.status!r} ({run.error})")
+            if pid_alive(kill.pid):
+                report.fail(f"killed child {kill.pid} of run {run_id} is still alive")
+            kill.requeued = store.requeue(run_id)
+            if not kill.requeued:
+                report.fail(f"interrupted run {run_id} could not be re-queued")
+        time.sleep(0.05)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kills", type=int, default=20, help="training processes to kill (default 20)")
+    parser.add_argument("--parallel", type=int, default=2, help="worker slots: runs trained (and killed) at once")
+    parser.add_argument("--rows", type=int, default=300, help="rows of the generated dataset")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs of the runs that get killed")
+    parser.add_argument("--batch-size", type=int, default=2, help="batch size of the runs that get killed")
+    parser.add_argument("--workspace", help="workspace folder (default: a new temporary folder)")
+    parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    deadline = started + args.timeout
+    workspace = Path(args.workspace or tempfile.mkdtemp(prefix="kill-loop-")) / "workspace"
+    store = Store(workspace)
+    env = {**os.environ, "IMBALANCE_LAB_NO_AUTOSTART": "1", "IMBALANCE_LAB_HEARTBEAT_S": "0.5",
+           "IMBALANCE_LAB_WORKER_SLOTS": str(args.parallel), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    log = open(workspace / "logs" / "kill-loop-worker.log", "ab")
+    worker = subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(workspace), "worker"], cwd=PROJECT,
+                              env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    report = Report()
+    print(f"kill loop: workspace {workspace}, {args.kills} kills, {args.parallel} at a time", flush=True)
+    try:
+        dataset_id = store.add_dataset(generated_data(args.rows), name="kill loop")
+        control = submit(store, dataset_id, ("baseline",), "control: finished before the kills", epochs=1,
+                         batch_size=32)
+        wait_until(lambda: all_ended(store, control), deadline - time.monotonic(), "the control experiment")
+        before = fingerprint_files(store, control)
+        control_ok = all(r.status == "finished" for r in store.runs(experiment_id=control))
+        if not control_ok:
+            report.fail("the control experiment did not finish: "
+                        + "; ".join(f"{r.recipe} {r.status} {r.error}" for r in store.runs(experiment_id=control)))
+        print(f"  control experiment finished in {time.monotonic() - started:.1f} s ({len(before)} files)",
+              flush=True)
+
+        victims = submit(store, dataset_id, ("baseline", "class_weight"), "victims", epochs=args.epochs,
+                         batch_size=args.batch_size)
+        loop_started = time.monotonic()
+        kill_loop(store, victims, args.kills, report, deadline)
+        loop_s = time.monotonic() - loop_started
+        wait_until(lambda: all_ended(store, victims), deadline - time.monotonic(), "the re-queued runs to finish")
+        drained_s = time.monotonic() - loop_started - loop_s
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker_code = worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker_code = worker.wait()
+        log.close()
+
+    if worker_code != 0:
+        report.fail(f"the worker exited with code {worker_code} (see {log.name})")
+    runs = store.runs()
+    lost = [r for r in runs if r.status != "finished"]
+    for r in lost:
+        report.fail(f"run {r.id} ({r.recipe}) ended {r.status}: {r.error}")
+    killed_ids = {k.run_id for k in report.kills}
+    attempts = {r.id: r.attempts for r in runs}
+    for run_id in killed_ids:
+        n_killed = sum(k.run_id == run_id for k in report.kills)
+        if attempts[run_id] != n_killed + 1:
+            report.fail(f"run {run_id} was killed {n_killed} times but attempted {attempts[run_id]} times")
+    after = fingerprint_files(store, control)
+    changed = [name for name in before if after.get(name) != before[name]]
+    if changed:
+        report.fail(f"files of finished runs changed or vanished: {', '.join(changed)}")
+    checked, models = check_artifacts(store, report)
+    integrity = store.integrity_ok()
+    with sqlite3.connect(store.db_path) as db:
+        integrity_text = db.execute("PRAGMA integrity_check").fetchone()[0]
+    db.close()
+    if not integrity:
+        report.fail(f"PRAGMA integrity_check: {integrity_text}")
+    staging = sorted(p.name for p in (workspace / "tmp").iterdir())
+    if staging:
+        report.fail(f"staging folders left in tmp/: {', '.join(staging)}")
+    folders = {p.name for p in (workspace / "runs").iterdir()}
+    expected = {str(r.id) for r in runs if r.status == "finished" and r.reused_from is None}
+    if folders != expected:
+        report.fail(f"runs/ holds {sorted(folders)}, expected {sorted(expected)}")
+
+    kills = report.kills
+    noticed = [k.noticed_s for k in kills if k.noticed_s is not None]
+    print(f"  kills: {len(kills)} of {args.kills} (SIGKILL mid-epoch: epoch {min(k.epoch for k in kills)}–"
+          f"{max(k.epoch for k in kills)}, batch {min(k.batch for k in kills)}–{max(k.batch for k in kills)} "
+          f"of {kills[0].batches})" if kills else f"  kills: 0 of {args.kills}")
+    print(f"  killed runs: {len(killed_ids)} distinct, each killed {len(kills) / max(1, len(killed_ids)):.0f} times; "
+          f"interrupted: {sum(1 for k in kills if k.noticed_s is not None)}, re-queued: "
+          f"{sum(k.requeued for k in kills)}, then finished: "
+          f"{sum(1 for r in runs if r.id in killed_ids and r.status == 'finished')}/{len(killed_ids)}")
+    if noticed:
+        print(f"  kill noticed after: median {statistics.median(noticed):.2f} s, max {max(noticed):.2f} s")
+    print(f"  runs: {len(runs)} total, {len(runs) - len(lost)} finished, runs lost: {len(lost)}")
+    print(f"  finished runs checked: {checked} (result.json + predictions.npz), models loaded (safe mode): {models}; "
+          f"control files unchanged: {len(before) - len(changed)}/{len(before)}")
+    print(f"  PRAGMA integrity_check: {integrity_text}; staging folders left: {len(staging)}")
+    print(f"  time: {time.monotonic() - started:.1f} s in all, kill loop {loop_s:.1f} s, "
+          f"drain {drained_s:.1f} s")
+    print("RESULT: OK" if not report.problems else f"RESULT: FAILED ({len(report.problems)} problems)")
+    return 0 if not report.problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

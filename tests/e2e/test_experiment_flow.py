@@ -1,0 +1,135 @@
+"""From a submitted experiment to its confusion matrices, in a real browser with
+a real worker: Experiment → (Data and Compare while a run trains) → Runs until
+every run finished → Compare, then a refresh. Tiny settings: 2 recipes
+(baseline + class weights) × 1 seed, 1 epoch, the smallest layers."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+
+from core.dataset import LabeledTexts
+from core.store import Status, Store
+
+DATASET_NAME = "tiny reviews"
+COUNTS = {"bad": 30, "ok": 60, "good": 150}
+WORDS = {"bad": ("awful", "broken", "refund"), "ok": ("fine", "average", "decent"),
+         "good": ("lovely", "perfect", "great")}
+TINY = {"Seeds": 1, "Epochs (max, early stopping)": 1, "LSTM units": 2, "Embedding size": 2, "Vocabulary size": 100,
+        "Sequence length (0 = auto, 95th percentile)": 8}
+FINISH_TIMEOUT_MS = 150_000
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A workspace holding one tiny 3-class dataset (so the app registers no sample)."""
+    root = tmp_path_factory.mktemp("e2e-flow") / "workspace"
+    texts = [f"{WORDS[label][i % 3]} item {i} arrived this week" for label, n in COUNTS.items() for i in range(n)]
+    y = np.array([k for k, n in enumerate(COUNTS.values()) for _ in range(n)])
+    Store(root).add_dataset(LabeledTexts(tuple(texts), y, tuple(COUNTS), name=DATASET_NAME), name=DATASET_NAME)
+    return root
+
+
+def tick(ui, label: str) -> None:
+    ui.main.locator("[data-testid='stCheckbox']").get_by_text(label, exact=True).click()
+    ui.wait()
+    expect(ui.page.get_by_role("checkbox", name=label)).to_be_checked()
+
+
+def set_number(ui, label: str, value: int) -> None:
+    box = ui.page.get_by_role("spinbutton", name=label)
+    box.fill(str(value))
+    box.press("Enter")
+    ui.wait()
+    expect(ui.page.get_by_role("spinbutton", name=label)).to_have_value(str(value))
+
+
+def confusion_matrices(ui, n: int) -> dict[str, list[str]]:
+    """The Compare page's confusion heatmaps (``n`` expected): title → cell labels."""
+    plots = ui.main.locator(".js-plotly-plot")
+    expect(plots).to_have_count(n)
+    found = {}
+    for plot in plots.all():
+        expect(plot.locator(".heatmap-label")).to_have_count(len(COUNTS) ** 2)  # drawn: one label per cell
+        title = plot.locator(".gtitle").text_content()
+        assert title not in found, f"two matrices titled {title!r}"
+        found[title] = [t.text_content() for t in plot.locator(".heatmap-label").all()]
+    return found
+
+
+def running_lstm(store: Store, run_ids: list[int]) -> int | None:
+    """The id of an LSTM run whose training process has started, if any."""
+    for run_id in run_ids:
+        run = store.run(run_id)
+        if run.status == Status.RUNNING.value and run.pid:
+            return run_id
+    return None
+
+
+def test_experiment_from_submit_to_confusion_matrices(ui, app_url, workspace, worker):
+    store = Store(workspace)
+    ui.open(app_url)
+    ui.nav("Experiment")
+    tick(ui, "Class weights")
+    for label, value in TINY.items():
+        set_number(ui, label, value)
+    expect(ui.main).to_contain_text("Recipes: baseline, class_weight")
+    ui.screenshot("experiment")
+    ui.page.get_by_role("button", name="Submit experiment").click()
+    ui.wait()
+    expect(ui.main.locator("[data-testid='stAlertContentSuccess']")).to_contain_text("Experiment #1 submitted")
+    ui.assert_no_traceback()
+
+    settings = store.experiment(1)["spec"]["settings"]
+    assert {k: settings[k] for k in ("epochs", "units", "embedding_dim", "vocab_size", "max_len")} == dict(
+        epochs=1, units=2, embedding_dim=2, vocab_size=100, max_len=8), settings
+    runs = store.runs()
+    recipes = sorted({r.recipe for r in runs})
+    assert {"baseline", "class_weight"} <= set(recipes)
+    assert len(runs) == len(recipes)  # one seed
+    lstm = [r.id for r in runs if not r.recipe.startswith("ref:")]
+    assert len(lstm) == 2
+
+    # While an LSTM trains in the worker, the other pages still render.
+    deadline = time.monotonic() + 90
+    while (training := running_lstm(store, lstm)) is None:
+        worker.check_alive()
+        assert time.monotonic() < deadline, [(r.recipe, r.status, r.error) for r in store.runs()]
+        time.sleep(0.3)
+    ui.nav("Data")
+    expect(ui.main.get_by_role("heading", name=DATASET_NAME)).to_be_visible()
+    expect(ui.main.locator(".js-plotly-plot .bartext")).to_have_count(len(COUNTS))
+    ui.assert_no_traceback()
+    ui.nav("Compare")
+    expect(ui.main.get_by_role("heading", name="Compare")).to_be_visible()
+    expect(ui.main).to_contain_text(re.compile(r"No finished runs yet|runs not finished yet"))
+    ui.assert_no_traceback()
+    assert store.run(training).status == Status.RUNNING.value, "the run ended before the pages were checked"
+
+    # The Runs page follows the runs to the end by itself (its fragment polls; no reload).
+    ui.nav("Runs")
+    status_line = ui.main.locator("[data-testid='stMarkdownContainer']").filter(
+        has_text=re.compile(r"^\W+(queued|running|finished) \d"))  # e.g. "🕒 queued 1 · 🏃 running 2"
+    expect(status_line.first).to_contain_text(re.compile("running|queued"))
+    expect(status_line.first).to_have_text(f"✅ finished {len(runs)}", timeout=FINISH_TIMEOUT_MS)
+    assert [r.status for r in store.runs()] == [Status.FINISHED.value] * len(runs)
+    ui.assert_no_traceback()
+    ui.screenshot("runs")
+
+    # Compare: one confusion matrix per recipe; a refresh shows the same results.
+    ui.nav("Compare")
+    ui.page.get_by_role("radiogroup", name="View").get_by_role("radio", name="Confusion").click()
+    ui.wait()
+    matrices = confusion_matrices(ui, len(recipes))
+    assert sorted(matrices) == recipes
+    ui.assert_no_traceback()
+    ui.screenshot("compare")
+
+    ui.reload()
+    expect(ui.page.get_by_role("radiogroup", name="View").get_by_role("radio", name="Confusion")).to_be_checked()
+    assert confusion_matrices(ui, len(recipes)) == matrices
+    ui.assert_no_traceback()

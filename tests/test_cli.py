@@ -1,0 +1,184 @@
+"""``python -m core``: profile, train, experiments from flags and TOML specs,
+strategies, export and predict — as a user runs them, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import make_texts
+
+PROJECT = Path(__file__).resolve().parent.parent
+CLI_ENV = {"IMBALANCE_LAB_NO_AUTOSTART": "1", "IMBALANCE_LAB_WORKER_SLOTS": "2", "IMBALANCE_LAB_HEARTBEAT_S": "0.5",
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+COUNTS = {"bad": 12, "ok": 18, "good": 40}
+TINY_FLAGS = ["--seeds", "1", "--epochs", "1", "--units", "8", "--embedding-dim", "8"]
+
+
+def cli(*args: str, workspace: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "IMBALANCE_LAB_WORKSPACE"}
+    prefix = ["--workspace", str(workspace)] if workspace else []
+    return subprocess.run([sys.executable, "-m", "core", *prefix, *map(str, args)], cwd=PROJECT,
+                          env={**env, **CLI_ENV}, capture_output=True, text=True, timeout=timeout)
+
+
+def write_reviews(path: Path, counts=COUNTS, seed: int = 0) -> Path:
+    texts, labels = make_texts(counts, seed=seed)
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One ``train`` run shared by the tests that read its results."""
+    root = tmp_path_factory.mktemp("cli")
+    csv = write_reviews(root / "reviews.csv")
+    workspace = root / "ws"
+    result = cli("train", csv, "--text-col", "text", "--label-col", "label", *TINY_FLAGS, "--recipe", "class_weight",
+                 workspace=workspace)
+    assert result.returncode == 0, result.stderr[-3000:]
+    match = re.search(r"experiment (\d+) submitted: (\d+) runs", result.stderr)
+    assert match, result.stderr[-2000:]
+    return {"root": root, "csv": csv, "workspace": workspace, "experiment_id": int(match.group(1)),
+            "n_runs": int(match.group(2)), "out": result}
+
+
+def test_profile_prints_class_counts(tmp_path):
+    csv = write_reviews(tmp_path / "reviews.csv")
+    result = cli("profile", csv, "--text-col", "text", "--label-col", "label")
+    assert result.returncode == 0, result.stderr
+    assert "70 rows, 3 classes" in result.stdout
+    for label, n in COUNTS.items():
+        assert re.search(rf"^{label}\s+{n}\s", result.stdout, re.M), result.stdout
+
+
+@pytest.mark.parametrize("case", ["missing file", "wrong column", "empty file", "binary file"])
+def test_a_bad_file_exits_2_with_a_message_and_no_traceback(tmp_path, case):
+    csv = write_reviews(tmp_path / "reviews.csv")
+    args = {"missing file": [tmp_path / "nope.csv", "--text-col", "text", "--label-col", "label"],
+            "wrong column": [csv, "--text-col", "text", "--label-col", "stars"],
+            "empty file": [tmp_path / "empty.csv", "--text-col", "text", "--label-col", "label"],
+            "binary file": [tmp_path / "model.csv", "--text-col", "text", "--label-col", "label"]}[case]
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "model.csv").write_bytes(bytes(range(256)) * 40)
+    result = cli("profile", *args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr  # a message, not a dump
+    if case == "wrong column":
+        assert "stars" in result.stderr
+
+
+def test_train_prints_recipes_references_and_per_class_recall(trained):
+    out = trained["out"].stdout
+    assert trained["n_runs"] == 5  # three references, baseline, class_weight
+    for recipe in ("baseline", "class_weight", "ref:tfidf_lr", "ref:majority", "ref:stratified"):
+        assert re.search(rf"^{re.escape(recipe)}\s+1\s+\d", out, re.M), out
+    assert "macro_f1" in out and "per-class recall" in out
+    recall = out[out.index("per-class recall"):]
+    assert all(label in recall.splitlines()[1] for label in COUNTS)
+    assert re.search(r"^class_weight\s+[\d.]+\s+[\d.]+\s+[\d.]+$", recall, re.M), recall
+    assert "Traceback" not in trained["out"].stderr
+
+
+def test_experiment_show_prints_the_stored_comparison(trained):
+    result = cli("experiment", "show", trained["experiment_id"], workspace=trained["workspace"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"experiment {trained['experiment_id']}:")
+    assert "ref:tfidf_lr" in result.stdout and "class_weight" in result.stdout and "per-class recall" in result.stdout
+    listed = cli("experiment", "list", workspace=trained["workspace"])
+    assert re.search(rf"^\s*{trained['experiment_id']}\s", listed.stdout, re.M)
+    missing = cli("experiment", "show", 999, workspace=trained["workspace"])
+    assert missing.returncode == 2 and "999" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_toml_spec_runs_string_and_step_recipes(trained):
+    spec = trained["root"] / "spec.toml"
+    spec.write_text(
+        'name = "toml comparison"\n'
+        "seeds = 1\n"
+        "[data]\n"
+        'file = "reviews.csv"\n'
+        'text_col = "text"\n'
+        'label_col = "label"\n'
+        "[training]\n"
+        "epochs = 1\nunits = 8\nembedding_dim = 8\n"
+        "[[recipes]]\n"
+        'recipe = "focal(gamma=2)"\n'
+        "[[recipes]]\n"
+        'steps = [{name = "class_weight", scheme = "effective", beta = 0.999}]\n', encoding="utf-8")
+    result = cli("experiment", "run", spec, workspace=trained["workspace"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "toml comparison" in out
+    assert re.search(r"^focal\(gamma=2(\.0)?\)\s+1\s+\d", out, re.M), out
+    assert re.search(r"^class_weight\(scheme=effective,beta=0\.999\)\s+1\s+\d", out, re.M), out
+    assert re.search(r"^baseline\s+1\s+\d", out, re.M) and "ref:tfidf_lr" in out
+
+    from core.store import Store
+
+    store = Store(trained["workspace"])
+    experiment_id = int(re.search(r"experiment (\d+) submitted", result.stderr).group(1))
+    runs = {r.recipe: r for r in store.runs(experiment_id=experiment_id)}
+    assert all(r.status == "finished" for r in runs.values())
+    # same data file, seed and training settings as `train`: baseline and references were not trained again
+    assert runs["baseline"].reused_from is not None and runs["ref:tfidf_lr"].reused_from is not None
+    assert next(r for name, r in runs.items() if name.startswith("focal")).reused_from is None
+
+
+def test_a_broken_toml_spec_exits_2(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text("[data\nfile = 'x.csv'\n")
+    result = cli("experiment", "run", spec, workspace=tmp_path / "ws")
+    assert result.returncode == 2 and "not valid TOML" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_strategies_lists_every_registry_name():
+    from core.strategies.registry import strategy_infos
+
+    result = cli("strategies")
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line and not line.startswith(" ")}
+    names = {info.name for info in strategy_infos()}
+    assert len(names) >= 10 and names == listed
+
+
+def test_export_then_predict_gives_one_class_per_row(trained, tmp_path):
+    bundle = tmp_path / "class_weight.zip"
+    exported = cli("export", trained["experiment_id"], "class_weight", bundle, workspace=trained["workspace"])
+    assert exported.returncode == 0, exported.stderr
+    assert bundle.is_file()
+    new_texts = ["awful broken refund", "lovely perfect great love", "fine average decent okay", "the item arrived"]
+    new = tmp_path / "new.csv"
+    pd.DataFrame({"id": range(len(new_texts)), "text": new_texts}).to_csv(new, index=False)
+    result = cli("predict", bundle, new, "--text-col", "text")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["text", "predicted"]
+    assert {f"p_{c}" for c in COUNTS} <= set(lines[0].split())
+    assert len(lines) == 1 + len(new_texts)
+    for line, text in zip(lines[1:], new_texts):
+        row = line.strip()
+        assert row.startswith(text), line
+        predicted, *probabilities = row[len(text):].split()
+        assert predicted in COUNTS and len(probabilities) == len(COUNTS)
+        assert abs(sum(map(float, probabilities)) - 1) < 1e-3
+
+    out_csv = tmp_path / "predictions.csv"
+    assert cli("predict", bundle, new, "--text-col", "text", "--out", out_csv).returncode == 0
+    table = pd.read_csv(out_csv)
+    assert len(table) == len(new_texts) and set(table["predicted"]) <= set(COUNTS)
+
+
+def test_predict_refuses_a_file_that_is_not_a_bundle(tmp_path):
+    fake = tmp_path / "fake.zip"
+    fake.write_text("not a zip")
+    new = write_reviews(tmp_path / "new.csv")
+    result = cli("predict", fake, new, "--text-col", "text")
+    assert result.returncode == 2 and "not a model bundle" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,53 @@
+"""AppTest: the Experiment page builds its form from the registry and submits experiments."""
+
+from streamlit.testing.v1 import AppTest
+
+from core.store import Store
+from core.strategies.registry import strategy_infos
+
+
+def _page(page: str) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+def test_empty_workspace_says_to_load_data_or_uses_the_sample(empty_workspace):
+    at = _page("pages/experiment.py")
+    assert not at.exception
+    # A new workspace opens on the built-in sample, so the form is there at once.
+    labels = {c.label for c in at.checkbox}
+    assert {i.label for i in strategy_infos() if not i.needs_ordinal} <= labels
+
+
+def test_ticking_a_strategy_shows_its_parameters_and_submit_creates_runs(filled_copy):
+    at = _page("pages/experiment.py")
+    at.checkbox(key="use.focal").check().run()
+    assert at.number_input(key="param.focal.gamma").value == 2.0
+    at.number_input(key="param.focal.gamma").set_value(1.5).run()
+    at.button[-1].click().run()
+    assert not at.exception
+    store = Store(filled_copy["root"])
+    newest = store.experiments()[0]
+    assert "focal(gamma=1.5)" in newest["spec"]["recipes"]
+    runs = store.runs(experiment_id=newest["id"])
+    assert {r.recipe for r in runs} >= {"baseline", "focal(gamma=1.5)", "ref:tfidf_lr"}
+
+
+def test_incompatible_combination_is_explained_and_blocks_submit(filled_copy):
+    at = _page("pages/experiment.py")
+    at.checkbox(key="use.focal").check().run()
+    at.checkbox(key="use.logit_adjusted").check().run()
+    combine = next(c for c in at.checkbox if c.label.startswith("Combine"))
+    combine.check().run()
+    assert any("both change the loss" in e.value for e in at.error)
+    submit = next(b for b in at.button if b.label == "Submit experiment")
+    assert submit.disabled
+
+
+def test_bad_recipe_text_gives_a_clear_message(filled_copy):
+    at = _page("pages/experiment.py")
+    at.text_area[0].input("focal(gamma=-3)").run()
+    assert any("outside the allowed range" in e.value for e in at.error)

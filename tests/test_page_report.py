@@ -1,0 +1,88 @@
+"""Report page (AppTest): three downloads of a finished experiment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.experiments import ExperimentSpec, submit
+from core.pipeline import TrainSettings
+from core.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/report.py"
+
+
+def page_app(page: str = PAGE) -> AppTest:
+    """The page, not yet run, opened from app.py with ``switch_page`` (as
+    AppTest's docs prescribe for st.navigation apps). Switching before the
+    first run keeps the default Data page from running (it would register the
+    sample dataset in an empty workspace)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    return at.switch_page(page)
+
+
+def open_page(page: str = PAGE) -> AppTest:
+    return page_app(page).run()
+
+
+def texts_of(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_empty_workspace_says_there_are_no_experiments(empty_workspace):
+    at = open_page()
+    assert not at.exception
+    assert "No experiments yet" in texts_of(at.info)
+    assert not at.get("download_button")
+
+
+def test_experiment_without_finished_runs_offers_no_download(filled_workspace, empty_workspace):
+    store = Store(empty_workspace)
+    data = Store(filled_workspace["root"]).load_dataset(filled_workspace["dataset_id"])
+    dataset_id = store.add_dataset(data, name="queued only")
+    submit(store, ExperimentSpec(dataset_id=dataset_id, seeds=1, settings=TrainSettings(epochs=1)))
+    at = open_page()
+    assert not at.exception
+    assert "No finished runs yet — go to Experiment" in texts_of(at.info)
+    assert not at.get("download_button")
+
+
+def test_finished_experiment_offers_html_csv_and_json(filled_copy):
+    at = open_page()
+    assert not at.exception
+    buttons = at.get("download_button")
+    assert [b.label for b in buttons] == ["HTML report", "Metrics (CSV)", "Metrics (JSON)"]
+    board = at.dataframe[0].value
+    assert board["recipe"].tolist()[:2] == ["baseline", "class_weight"] and "ref:tfidf_lr" in set(board["recipe"])
+    assert board.loc[board["recipe"] == "ref:majority", "role"].item() == "reference"
+
+
+def test_unfinished_runs_are_mentioned(filled_copy):
+    store = Store(filled_copy["root"])
+    run = next(r for r in store.runs(experiment_id=filled_copy["experiment_id"]) if r.recipe == "class_weight")
+    store.delete_run(run.id)
+    store.add_run(experiment_id=filled_copy["experiment_id"], recipe="class_weight", seed=run.seed,
+                  fingerprint="not-trained-yet")
+    at = open_page()
+    assert "1 of 10 runs have not finished" in texts_of(at.warning)
+
+
+def test_page_does_not_import_tensorflow(filled_copy):
+    """A fresh interpreter (this one has TensorFlow from training the fixture)."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+sys.path.insert(0, {str(ROOT / 'tests')!r})
+from test_page_report import open_page
+at = open_page()
+assert not at.exception, at.exception
+assert at.get("download_button"), "the page did not get as far as its downloads"
+loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
+assert not loaded, loaded
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]

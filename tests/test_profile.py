@@ -1,0 +1,174 @@
+"""core.profile: class balance, token lengths, duplicates and examples."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from core.dataset import LabeledTexts
+from core.profile import compute_profile, format_profile, has_tokens, token_lengths
+from core.split import duplicate_groups
+
+
+def dataset(texts: list[str], labels: list[str], classes: tuple[str, ...] | None = None) -> LabeledTexts:
+    classes = classes or tuple(sorted(set(labels)))
+    y = np.array([classes.index(label) for label in labels], dtype=np.int64)
+    return LabeledTexts(tuple(texts), y, classes, name="tiny.csv")
+
+
+def counts_dataset(counts: dict[str, int]) -> LabeledTexts:
+    texts = [f"text {label} {i}" for label, n in counts.items() for i in range(n)]
+    labels = [label for label, n in counts.items() for _ in range(n)]
+    return dataset(texts, labels, tuple(counts))
+
+
+# ---------------------------------------------------------------- balance
+
+
+def test_class_counts_and_shares_follow_class_order() -> None:
+    p = compute_profile(counts_dataset({"b": 3, "a": 1}))
+    assert p.classes == ("b", "a") and p.class_counts == (3, 1) and p.class_shares == (0.75, 0.25)
+
+
+def test_imbalance_ratio_is_largest_over_smallest() -> None:
+    assert compute_profile(counts_dataset({"a": 12, "b": 3, "c": 6})).imbalance_ratio == 4.0
+
+
+def test_imbalance_ratio_is_infinite_when_a_class_is_empty() -> None:
+    data = dataset(["x", "y"], ["a", "a"], classes=("a", "b"))
+    assert compute_profile(data).imbalance_ratio == math.inf
+
+
+def test_normalised_entropy_is_one_when_classes_are_balanced() -> None:
+    assert compute_profile(counts_dataset({"a": 5, "b": 5, "c": 5})).normalised_entropy == pytest.approx(1.0)
+
+
+def test_normalised_entropy_is_entropy_over_log_k() -> None:
+    expected = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1)) / math.log(2)
+    assert compute_profile(counts_dataset({"a": 9, "b": 1})).normalised_entropy == pytest.approx(expected)
+
+
+# ---------------------------------------------------------------- token lengths
+
+
+def test_token_lengths_strip_punctuation_inside_words_like_keras() -> None:
+    assert token_lengths(["Don't stop-me now!!", "a,b c"]).tolist() == [3, 2]
+
+
+def test_token_lengths_of_punctuation_only_text_is_zero() -> None:
+    assert token_lengths(["?! ... ---"]).tolist() == [0]
+
+
+def test_token_lengths_count_emoji_and_accented_words_as_tokens() -> None:
+    assert token_lengths(["😀 héllo wörld", "שלום עולם"]).tolist() == [3, 2]
+
+
+def test_token_lengths_split_on_any_whitespace_run() -> None:
+    assert token_lengths(["  one\ttwo\n\nthree  "]).tolist() == [3]
+
+
+def test_has_tokens_agrees_with_token_lengths() -> None:
+    texts = ["", " \t", "?!", "a", "...b", "😀", "\u00a0", "~{|}", "é", "_", "1"]
+    assert has_tokens(texts).tolist() == (token_lengths(texts) > 0).tolist()
+
+
+def test_length_summary_overall_has_mean_median_p95_and_max() -> None:
+    texts = ["w " * n for n in (1, 2, 3, 4, 10)]
+    s = compute_profile(dataset(texts, ["a", "a", "b", "b", "b"])).length_summary
+    assert (s.mean, s.median, s.p95, s.max) == (4.0, 3.0, pytest.approx(8.8), 10)
+
+
+def test_length_summary_per_class() -> None:
+    texts = ["w " * n for n in (1, 3, 2, 4, 6)]
+    p = compute_profile(dataset(texts, ["a", "a", "b", "b", "b"]))
+    assert p.class_length_summary["a"].mean == 2.0 and p.class_length_summary["b"].max == 6
+
+
+def test_token_lengths_are_stored_per_row() -> None:
+    p = compute_profile(dataset(["one", "one two", "one two three"], ["a", "b", "a"]))
+    assert p.token_lengths.tolist() == [1, 2, 3]
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+def test_exact_duplicates_ignore_case_and_whitespace() -> None:
+    texts = ["Hello  World", "hello world", " HELLO\tworld ", "other"]
+    assert compute_profile(dataset(texts, ["a", "a", "a", "b"])).n_exact_duplicates == 2
+
+
+def test_duplicate_count_agrees_with_the_split_groups() -> None:
+    texts = ["a\u00a0b", "A b", "a  b ", "x\u2003y", "x y", "z", "Z"]
+    p = compute_profile(dataset(texts, ["a"] * 4 + ["b"] * 3))
+    assert p.n_exact_duplicates == len(texts) - len(set(duplicate_groups(texts)))
+
+
+def test_conflicting_duplicates_list_first_spelling_and_labels_in_class_order() -> None:
+    texts = ["Great!", "great!", "fine", "GREAT!"]
+    p = compute_profile(dataset(texts, ["pos", "neg", "pos", "mid"], classes=("neg", "mid", "pos")))
+    assert p.conflicting_duplicates == (("Great!", ("neg", "mid", "pos")),) and p.n_conflicting_duplicates == 1
+
+
+def test_duplicates_with_one_label_are_not_conflicts() -> None:
+    p = compute_profile(dataset(["same", "same", "other"], ["a", "a", "b"]))
+    assert p.n_exact_duplicates == 1 and p.conflicting_duplicates == ()
+
+
+def test_conflicting_duplicates_are_capped_at_50_with_a_total() -> None:
+    texts = [f"text {i}" for i in range(60) for _ in range(2)]
+    p = compute_profile(dataset(texts, ["a", "b"] * 60))
+    assert len(p.conflicting_duplicates) == 50 and p.n_conflicting_duplicates == 60
+
+
+def test_most_repeated_conflicts_are_listed_first() -> None:
+    texts = ["rare", "rare", "common", "common", "common"]
+    p = compute_profile(dataset(texts, ["a", "b", "a", "b", "a"]))
+    assert [text for text, _ in p.conflicting_duplicates] == ["common", "rare"]
+
+
+# ---------------------------------------------------------------- examples
+
+
+def test_examples_are_reproducible_with_the_same_seed() -> None:
+    data = counts_dataset({"a": 40, "b": 40})
+    assert compute_profile(data, seed=7).examples == compute_profile(data, seed=7).examples
+
+
+def test_examples_change_with_the_seed() -> None:
+    data = counts_dataset({"a": 40, "b": 40})
+    assert compute_profile(data, seed=1).examples != compute_profile(data, seed=2).examples
+
+
+def test_examples_come_from_their_own_class_and_are_capped_by_class_size() -> None:
+    p = compute_profile(counts_dataset({"a": 10, "b": 2}), examples_per_class=3)
+    assert len(p.examples["a"]) == 3 and all(" a " in t for t in p.examples["a"])
+    assert len(p.examples["b"]) == 2
+
+
+# ---------------------------------------------------------------- report and speed
+
+
+def test_format_profile_lists_every_class_and_the_total() -> None:
+    report = format_profile(compute_profile(counts_dataset({"spam": 3, "ham": 9})))
+    lines = report.splitlines()
+    assert any(line.startswith("spam") and " 3 " in line for line in lines)
+    assert any(line.startswith("all") and "12" in line for line in lines)
+    assert "Imbalance ratio (largest / smallest class): 3.0" in report
+
+
+def test_format_profile_shows_conflicting_texts() -> None:
+    report = format_profile(compute_profile(dataset(["Same text", "same text", "x"], ["a", "b", "a"])))
+    assert '"Same text" -> a, b' in report
+
+
+def test_profile_of_100k_rows_takes_seconds_not_minutes() -> None:
+    rng = np.random.default_rng(0)
+    words = np.array(["good", "bad", "fit", "size", "colour", "love", "return", "soft", "small", "great"])
+    texts = tuple(" ".join(rng.choice(words, size=40)) + f" r{i % 5000}" for i in range(100_000))
+    data = LabeledTexts(texts, rng.integers(0, 5, size=100_000), ("1", "2", "3", "4", "5"))
+    start = time.perf_counter()
+    compute_profile(data)
+    assert time.perf_counter() - start < 15.0
