@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import resource
 import shlex
 import shutil
 import sys
@@ -56,6 +57,12 @@ def empty_workspace(path: Path) -> None:
         shutil.rmtree(path)
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of every child process it has waited for (and theirs)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = Path(args.out).resolve()
@@ -73,21 +80,23 @@ def main(argv: list[str] | None = None) -> int:
     started_all = time.time()
     for name in args.sections:
         ctx.log(f"section {name}: start")
-        started = time.time()
+        started, cpu = time.time(), cpu_seconds()
         meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": args.quick, "command": command,
                 "machine": f"{machine['cpu']}, {machine['cores']} cores, {machine['ram_gib']:.0f} GiB RAM",
                 "load_average_at_start": list(os.getloadavg())}
         try:
             new = importlib.import_module(f"benchmarks.{name}").run(ctx)
-            meta["wall_s"] = time.time() - started
+            meta.update(wall_s=time.time() - started, cpu_s=cpu_seconds() - cpu)
         except Exception as exc:  # record, keep going with the other sections
             traceback.print_exc()
             failed.append(name)
             new = {}
-            meta.update(wall_s=time.time() - started, error=f"{type(exc).__name__}: {str(exc)[:2000]}")
+            meta.update(wall_s=time.time() - started, cpu_s=cpu_seconds() - cpu,
+                        error=f"{type(exc).__name__}: {str(exc)[:2000]}")
         merged = results_file.merge(results_file.load(out), {**new, "meta": {"machine": machine}}, {name: meta})
         results_file.save(out, merged)
-        ctx.log(f"section {name}: {'FAILED' if name in failed else 'done'} in {meta['wall_s']:.0f} s")
+        ctx.log(f"section {name}: {'FAILED' if name in failed else 'done'} in {meta['wall_s']:.0f} s "
+                f"({meta['cpu_s']:.0f} CPU s)")
         for key, value in results_file.flatten(new).items():
             if not isinstance(value, (list, dict)):
                 print(f"{key} = {value:.4g}" if isinstance(value, float) else f"{key} = {value}", flush=True)

@@ -1,10 +1,11 @@
-"""Sizes of every section: the full benchmark, and ``--quick`` (tiny data,
-tiny models, one seed — every key is still produced, the numbers mean
-nothing beyond "the pipeline works")."""
+"""Sizes of every section: the full benchmark, and ``--quick`` (tiny samples,
+a tiny model — 1 epoch, 16 units —, one seed, 2 experiment recipes, quality
+runs executed in-process: every key is still produced, but the numbers mean
+nothing beyond "every part runs")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.pipeline import TrainSettings
 from benchmarks import RECIPES
@@ -38,10 +39,8 @@ class Config:
     quality_seeds: int
     quality_caps: dict[str, int | None]  # dataset key -> stratified sample size (None: all rows)
     scaling_sizes: dict[str, int]  # label -> rows
-    scaling_slots: tuple[int, ...] = (1, 2)
     scaling_seeds: int = 2
     worker_timeout_s: float = 4 * 3600
-    notes: tuple[str, ...] = field(default=())
 
 
 FULL = Config(
@@ -68,8 +67,6 @@ QUICK = Config(
     quality_caps={"sms_spam": 200, "clothing_stars": 200, "vader_tweets": 200, "banking77": 1000, "reuters_r8": 200},
     scaling_sizes={"1k": 150, "5k": 300, "20k": 600},
     worker_timeout_s=900,
-    notes=("--quick: tiny samples, a tiny model (1 epoch, 16 units), one seed, 2 experiment recipes, in-process "
-           "quality runs; the numbers only show that every part runs.",),
 )
 
 

@@ -21,7 +21,8 @@ TARGET_S = 600.0
 def run(ctx: Context) -> dict:
     cfg = ctx.config
     data = datasets.stratified_sample(datasets.load("clothing_stars", ctx.datasets_dir), cfg.experiment_rows)
-    spec_kwargs = dict(recipes=cfg.experiment_recipes, seeds=cfg.experiment_seeds, settings=cfg.settings, name="benchmark experiment")
+    spec_kwargs = dict(recipes=cfg.experiment_recipes, seeds=cfg.experiment_seeds, settings=cfg.settings,
+                       name="benchmark experiment")
     with ctx.fresh_store("experiment") as store:
         dataset_id = store.add_dataset(data, name=data.name)
         spec = ExperimentSpec(dataset_id=dataset_id, **spec_kwargs)

@@ -15,13 +15,14 @@ QUALITY = "quality.html"
 
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(title=title, height=height, template="plotly_white", margin=dict(l=10, r=10, t=60, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    fig.update_layout(title=title, height=height, template="plotly_white", margin=dict(l=10, r=10, t=90, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0))
     return fig
 
 
 def throughput_bars(throughput: dict) -> go.Figure | None:
-    lines = [("clothing stars (10k sample)", throughput), ("SMS spam", throughput.get("sms") or {})]
+    sms = throughput.get("sms") or {}
+    lines = [(f"clothing stars ({throughput.get('rows', 0):,} rows)", throughput), (f"SMS spam ({sms.get('rows', 0):,} rows)", sms)]
     lines = [(name, t) for name, t in lines if t.get("naive_samples_per_s") and t.get("lab_samples_per_s")]
     if not lines:
         return None

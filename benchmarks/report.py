@@ -12,29 +12,10 @@ from core.strategies.registry import build
 from benchmarks import RECIPES, SECTIONS
 from benchmarks.datasets import DATASETS
 from benchmarks.figures import QUALITY, THROUGHPUT, write_figures
+from benchmarks.markdown import below, mark, num, pct, table
 from benchmarks.results import get
 
 QUALITY_METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall")
-
-
-def num(value, digits: int = 0, suffix: str = "") -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        return f"{value:,.{digits}f}{suffix}"
-    return str(value)
-
-
-def mark(flag) -> str:
-    return "—" if flag is None else ("✅ met" if flag else "❌ not met")
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def not_run(section: str) -> str:
@@ -60,7 +41,8 @@ def header(results: dict, figures: dict[str, str]) -> str:
     lines = ["# Imbalance Lab — benchmarks", "",
              "Written by `python -m benchmarks` from `benchmarks/results.json` (machine-readable; keys such as "
              "`throughput.ratio` are paths in that JSON). Every LSTM run went through the product itself — store, "
-             "worker with spawned run children, runner — except the *naive* tutorial pipeline it is compared with."]
+             "worker with spawned run children, runner — except the *naive* tutorial pipeline it is compared with "
+             "(and, with `--quick` only, the quality runs, which execute the run child's own function in-process)."]
     if figures:
         lines += ["", "Figures (self-contained HTML): " + " · ".join(f"[{n}]({p})" for n, p in figures.items())]
     if quick:
@@ -106,11 +88,13 @@ def how_to_run() -> str:
 
 def provenance(results: dict) -> str:
     meta = get(results, "meta.sections") or {}
-    rows = [[s, m.get("date", "?"), "quick" if m.get("quick") else "full", num(m.get("wall_s")),
+    rows = [[s, m.get("date", "?"), "quick" if m.get("quick") else "full", num(m.get("wall_s")), num(m.get("cpu_s")),
              num(m.get("load_average_at_start", [None])[0], 1), "failed" if m.get("error") else "ok",
              f"`{m.get('command', '')}`"] for s, m in meta.items()]
-    return "## Sections run\n\n" + (table(["section", "date", "mode", "wall s", "load avg", "status", "command"], rows)
-                                    if rows else "_none yet_")
+    note = ("\n\nCPU s = CPU time of the benchmark and every process it started (workers, run children, app, "
+            "browser) during the section; it depends much less on other load than wall time does.")
+    header = ["section", "date", "mode", "wall s", "CPU s", "load avg", "status", "command"]
+    return "## Sections run\n\n" + (table(header, rows) if rows else "_none yet_") + note
 
 
 def targets(results: dict) -> str:
@@ -129,9 +113,9 @@ def targets(results: dict) -> str:
         ["profile a 100k-row upload < 3 s", f"{num(get(results, 'data.profile_100k_s'), 2)} s",
          mark(get(results, "data.target_met"))],
         ["training child peak RSS < 1500 MB", f"{num(get(results, 'memory.worker_peak_rss_mb'))} MB",
-         mark(None if get(results, "memory.worker_peak_rss_mb") is None else get(results, "memory.worker_peak_rss_mb") < 1500)],
+         mark(below(get(results, "memory.worker_peak_rss_mb"), 1500))],
         ["app RSS after every page < 500 MB", f"{num(get(results, 'memory.app_rss_mb'))} MB",
-         mark(None if get(results, "memory.app_rss_mb") is None else get(results, "memory.app_rss_mb") < 500)],
+         mark(below(get(results, "memory.app_rss_mb"), 500))],
         ["best LSTM recipe ≥ TF-IDF + LR on ≥ 3 of 5 datasets", f"{num(wins)} of {num(n)}",
          mark(get(results, "quality.target_met"))],
     ]
@@ -185,7 +169,8 @@ def throughput(results: dict) -> str:
     if not t:
         return head + "\n\n" + not_run("throughput")
     rows = []
-    for label, d in (("clothing stars, 10k sample", t), ("SMS spam", t.get("sms") or {})):
+    for label, d in ((f"clothing stars, {num(t.get('rows'))}-row sample", t),
+                     (f"SMS spam, {num((t.get('sms') or {}).get('rows'))} rows", t.get("sms") or {})):
         rows.append([label, num(d.get("naive_samples_per_s")), num(d.get("lab_samples_per_s")),
                      f"×{num(d.get('ratio'), 2)}", num(d.get("naive_macro_f1"), 3), num(d.get("lab_macro_f1"), 3),
                      num(d.get("lab_fit_samples_per_s")), str(d.get("lab_epochs_run")), mark(d.get("target_met"))])
@@ -211,6 +196,14 @@ def throughput(results: dict) -> str:
         "(best weights)."])
 
 
+def _peak_row(label: str, d: dict) -> list[str]:
+    flops = d.get("useful_flops_per_sample")
+    achieved = None if flops is None or d.get("lab_samples_per_s") is None else d["lab_samples_per_s"] * flops / 1e9
+    return [label, num(d.get("lab_real_tokens"), 1), num(None if flops is None else flops / 1e6, 2), num(achieved, 1),
+            pct(d.get("fraction_of_peak")), pct(d.get("naive_fraction_of_peak")), num(d.get("lab_padding"), 2),
+            num(d.get("naive_padding"), 2)]
+
+
 def peak(results: dict) -> str:
     t = results.get("throughput")
     head = "## 2. Fraction of peak"
@@ -218,35 +211,29 @@ def peak(results: dict) -> str:
         return head + "\n\n" + not_run("throughput")
     p = t["peak"]
     s = t.get("settings") or TrainSettings().to_json()
-    achieved = (t.get("lab_samples_per_s") or 0) * (t.get("useful_flops_per_sample") or 0) / 1e9
-    sms = t.get("sms") or {}
-    rows = [["clothing 10k", num(t.get("lab_real_tokens"), 1), num(t.get("useful_flops_per_sample") / 1e6, 2),
-             num(achieved, 1), num(100 * t.get("fraction_of_peak"), 1, "%"), num(100 * t.get("naive_fraction_of_peak"), 1, "%"),
-             num(t.get("lab_padding"), 2), num(t.get("naive_padding"), 2)]]
-    if sms:
-        rows.append(["SMS", num(sms.get("lab_real_tokens"), 1), num(sms.get("useful_flops_per_sample") / 1e6, 2),
-                     num((sms.get("lab_samples_per_s") or 0) * sms.get("useful_flops_per_sample") / 1e9, 1),
-                     num(100 * sms.get("fraction_of_peak"), 1, "%"), num(100 * sms.get("naive_fraction_of_peak"), 1, "%"),
-                     num(sms.get("lab_padding"), 2), num(sms.get("naive_padding"), 2)])
+    rows = [_peak_row(f"clothing ({num(t.get('rows'))} rows)", t)]
+    if t.get("sms"):
+        rows.append(_peak_row(f"SMS ({num(t['sms'].get('rows'))} rows)", t["sms"]))
     step = p.get("lstm_step_shape", ["?", "?", "?"])
+    blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} {b.get('architecture')}" for b in p.get("blas", []))
     return "\n".join([
         head, "", mode_note(results, "throughput"), "",
-        f"Peak = numpy fp32 GEMM, {p.get('n')}×{p.get('n')} matrices, every core: **{num(p.get('peak_gflops'))} GFLOP/s** "
-        f"(one thread: {num(p.get('single_thread_gflops'))} GFLOP/s; BLAS: "
-        + ", ".join(f"{b.get('internal_api')} {b.get('version')} {b.get('architecture')}" for b in p.get("blas", []))
-        + "), measured in the same invocation. Useful FLOPs per training sample = 3 × 8·h·(e+h) × real tokens "
-        f"(h = {s.get('units')}, e = {s.get('embedding_dim')}, one LSTM layer, one direction).", "",
+        f"Peak = numpy fp32 GEMM on {p.get('n')}×{p.get('n')} matrices using every core: "
+        f"**{num(p.get('peak_gflops'))} GFLOP/s** (one thread: {num(p.get('single_thread_gflops'))} GFLOP/s; BLAS: "
+        f"{blas}), measured in the same invocation. Useful FLOPs per training sample = 3 × 8·h·(e+h) × real tokens "
+        f"(h = {s.get('units')}, e = {s.get('embedding_dim')}, one LSTM layer, one direction). "
+        f"**`throughput.fraction_of_peak` = {pct(t.get('fraction_of_peak'))}** (clothing).", "",
         table(["data", "real tokens / text", "useful MFLOP / sample", "lab GFLOP/s", "lab fraction of peak",
                "naive fraction of peak", "lab padded / real tokens", "naive padded / real tokens"], rows), "",
         "**What limits it.** An LSTM is a chain of small, dependent steps: each time step multiplies a "
         f"{step[0]}×{step[1]} batch by a {step[1]}×{step[2]} weight matrix, which one thread runs at "
-        f"{num(p.get('lstm_step_gemm_gflops'))} GFLOP/s in isolation — and around that GEMM every step runs the gate "
-        "nonlinearities, the mask and TensorFlow's per-step loop overhead, which at h = "
-        f"{s.get('units')} cost about as much as the multiply. The steps of one sequence cannot run in parallel, so the only parallelism is the batch and the "
-        "two processes. Padding adds work that is not useful (the padded/real columns; the lab's buckets keep it "
-        "small, the naive fixed length does not). Finally the lab's wall time includes what is not training at all: "
-        "process start-up and the TensorFlow import (≈ 4 s per run), encoding, a validation pass per epoch, "
-        "evaluation and saving."])
+        f"{num(p.get('lstm_step_gemm_gflops'))} GFLOP/s in isolation (against {num(p.get('single_thread_gflops'))} for "
+        "a large GEMM), and around that multiply every step runs the gate nonlinearities, the mask and TensorFlow's "
+        "per-step loop machinery, which do no counted FLOPs. The steps of one sequence cannot run in parallel, so "
+        "the only parallelism is the batch and the two processes. Padding adds work that is not useful (the "
+        "padded/real columns: the lab's length buckets keep it small, the naive fixed length does not). And the "
+        "lab's wall time includes what is not training at all: process start-up and the TensorFlow import "
+        "(about 4 s per run), encoding, a validation pass per epoch, evaluation and saving the model."])
 
 
 def experiment(results: dict) -> str:
@@ -289,7 +276,8 @@ def ui(results: dict) -> str:
             "and Streamlit reports the script run finished (`data-test-script-state=notRunning`, connected, no "
             "skeletons). Loads alternate between the three, round-robin.",
             "- Meanwhile the product's worker trains two `baseline` runs (2 slots, one thread each) on the "
-            f"{num(u.get('rows'))}-row clothing sample; Chromium (headless, fresh profile) shares the same cores. The first load of each page (the app "
+            f"{num(u.get('rows'))}-row clothing sample; Chromium (headless, fresh profile) shares the same cores. "
+            "The first load of each page (the app "
             "importing it) is reported apart."]
     if d:
         lines += ["", f"**`data.profile_100k_s` = {num(d.get('profile_100k_s'), 2)} s** for {num(d.get('rows'))} rows "
@@ -309,9 +297,9 @@ def memory(results: dict) -> str:
         head, "", mode_note(results, "memory"), "",
         table(["process", "RSS MB", "target", ""], [
             [f"one training child (baseline, {num(m.get('rows'))}-row clothing sample)", num(m.get("worker_peak_rss_mb")),
-             f"< {num(m.get('worker_target_mb'))}", mark(None if m.get("worker_peak_rss_mb") is None else m["worker_peak_rss_mb"] < m.get("worker_target_mb", 1500))],
+             f"< {num(m.get('worker_target_mb'))}", mark(below(m.get("worker_peak_rss_mb"), m.get("worker_target_mb")))],
             ["Streamlit app after every page", num(m.get("app_rss_mb")), f"< {num(m.get('app_target_mb'))}",
-             mark(None if m.get("app_rss_mb") is None else m["app_rss_mb"] < m.get("app_target_mb", 500))]]), "",
+             mark(below(m.get("app_rss_mb"), m.get("app_target_mb")))]]), "",
         f"- Training child: the larger of its `VmHWM` polled from /proc while it ran "
         f"({num(m.get('worker_polled_vmhwm_mb'))} MB) and the worker's `getrusage(RUSAGE_CHILDREN).ru_maxrss` "
         f"({num(m.get('worker_children_ru_maxrss_mb'))} MB).",
@@ -328,10 +316,11 @@ def quality(results: dict) -> str:
     wins, n = q.get("lstm_wins"), q.get("datasets")
     verdict = (f"**The best LSTM recipe matched or beat TF-IDF + logistic regression on {wins} of {n} datasets** — "
                + ("the target (≥ 3) is met." if q.get("target_met") else
-                  "the target (≥ 3) is **not** met: on most of these datasets the TF-IDF reference is stronger "
-                  "than every LSTM recipe at product defaults."))
+                  f"the target (≥ 3) is **not** met: on {num((n or 0) - (wins or 0))} of them TF-IDF + logistic "
+                  "regression scores a higher mean macro-F1 than every LSTM recipe at product defaults."))
     lines = [head, "", mode_note(results, "quality"), "", verdict, "",
-             f"Mean ± std over {q.get('seeds')} seeds (std: n−1; — with one seed). ★ = best LSTM recipe by mean "
+             f"Mean ± std over {q.get('seeds')} seed(s) (std with n−1; none shown with one seed). "
+             "★ = best LSTM recipe by mean "
              "macro-F1. Metric definitions: docs/architecture.md."]
     for key, spec in DATASETS.items():
         d = q.get(key)
@@ -340,7 +329,8 @@ def quality(results: dict) -> str:
         rows = []
         for recipe in recipes:
             r = d.get(recipe) or {}
-            cells = [f"{num(r.get(f'{m}_mean'), 3)} ± {num(r.get(f'{m}_std'), 3)}" for m in QUALITY_METRICS]
+            cells = [num(r.get(f"{m}_mean"), 3) + ("" if r.get(f"{m}_std") is None else f" ± {r[f'{m}_std']:.3f}")
+                     for m in QUALITY_METRICS]
             rows.append([f"`{recipe}`" + (" ★" if recipe == d.get("best_recipe") else "")] + cells)
         sampled = (f"stratified sample of {num(d.get('rows'))} of {num(d.get('rows_available'))} rows"
                    if d.get("sampled") else f"all {num(d.get('rows'))} rows")

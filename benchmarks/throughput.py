@@ -20,10 +20,14 @@ import statistics
 
 from core.experiments import ExperimentSpec
 from core.pipeline import TrainSettings
+from core.split import SplitSpec
 from benchmarks import datasets
 from benchmarks.context import Context
 from benchmarks.lab import lstm_window, queue, require_finished, run_rows, serve
 from benchmarks.processes import child_env, run_python
+
+
+SPLIT = SplitSpec()  # the product's default shares, as ExperimentSpec uses them
 
 
 def useful_flops_per_sample(settings: TrainSettings, real_tokens: float, *, layers: int = 1,
@@ -51,7 +55,8 @@ def measure_peak(ctx: Context) -> dict:
 def run_naive(ctx: Context, store, dataset_ids: dict[str, str]) -> dict[str, list[dict]]:
     """The naive pipeline on every dataset, one child process (TensorFlow imported once)."""
     job = {"workspace": str(store.root), "jobs": [{"name": n, "dataset_id": d} for n, d in dataset_ids.items()],
-           "seeds": list(ctx.config.throughput_seeds), "test_share": 0.2, "validation_share": 0.1,
+           "seeds": list(ctx.config.throughput_seeds), "test_share": SPLIT.test_share,
+           "validation_share": SPLIT.validation_share,
            "settings": ctx.config.settings.to_json(), "batch_size": ctx.config.naive_batch,
            "length_cap": ctx.config.naive_length_cap}
     job_path, out_path = ctx.scratch / "naive-job.json", ctx.scratch / "naive-out.json"
@@ -89,7 +94,8 @@ def compare(naive: list[dict], lab_rows: list[dict], settings: TrainSettings, pe
         "target_met": bool(ratio >= 3 and lab_f1 >= naive_f1 - 0.01),
         "lab_fit_samples_per_s": window["fit_rate_sum"], "lab_wall_s": window["wall_s"],
         "lab_trained_samples": window["trained_samples"], "lab_epochs_run": window["epochs_run"],
-        "naive_fit_s": sum(r["fit_seconds"] for r in naive), "naive_trained_samples": sum(r["trained_samples"] for r in naive),
+        "naive_fit_s": sum(r["fit_seconds"] for r in naive),
+        "naive_trained_samples": sum(r["trained_samples"] for r in naive),
         "naive_epochs": naive[0]["epochs"], "naive_fixed_len": [r["fixed_len"] for r in naive],
         "lab_max_len": [r["lab_max_len"] for r in naive], "train_rows": [r["train_rows"] for r in naive],
         "mean_tokens": statistics.mean(r["mean_tokens"] for r in naive),

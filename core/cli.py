@@ -181,17 +181,21 @@ def _spec_from_toml(path: Path, store, settings, args):
                           name=str(spec.get("name", args.name)))
 
 
-def _ensure_worker_for_cli(store, settings):
-    """A running worker, started detached if there is none (unless auto-start
-    is off, then one that exits when the queue is empty)."""
+def _ensure_worker_for_cli(store, settings, *, detached: bool):
+    """Make sure a worker serves the queue. Waiting: a worker of this command's
+    own that exits when the queue is empty. Not waiting: a detached service
+    (unless auto-start is off)."""
     import subprocess
 
     from core.worker import ensure_worker, lease_holder
 
     if lease_holder(store, settings.stale_after_s):
         return None
-    if not settings.no_autostart:
-        ensure_worker(store.root, settings)
+    if detached:
+        if not settings.no_autostart:
+            ensure_worker(store.root, settings)
+        else:
+            print("no worker is running: start one with `python -m core worker`", file=sys.stderr)
         return None
     return subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(store.root), "worker", "--until-idle"],
                             cwd=Path(__file__).resolve().parent.parent)
@@ -253,14 +257,15 @@ def cmd_experiment_run(args, settings) -> int:
     n_runs = len(store.runs(experiment_id=experiment_id))
     print(f"experiment {experiment_id} submitted: {n_runs} runs in {store.root}", file=sys.stderr)
     if args.no_wait:
-        _ensure_worker_for_cli(store, settings)
+        _ensure_worker_for_cli(store, settings, detached=True)
         print(experiment_id)
         return 0
-    helper = _ensure_worker_for_cli(store, settings)
+    helper = _ensure_worker_for_cli(store, settings, detached=False)
     try:
         _wait(store, experiment_id)
     finally:
         if helper is not None:
+            helper.terminate()
             helper.wait(timeout=60)
     _show(store, experiment_id)
     return 0

@@ -46,7 +46,10 @@ def duplicate_groups(texts: tuple[str, ...] | list[str]) -> np.ndarray:
 def _holdout(rows: np.ndarray, y: np.ndarray, groups: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split ``rows`` into (kept, held out) with about ``share`` held out, stratified by
     ``y`` and never separating a group; the first fold of a grouped k-fold."""
-    n_splits = max(2, int(round(1.0 / share)))
+    # sklearn refuses more folds than the largest class has rows; fewer folds
+    # only make the held-out part larger for very small data.
+    largest = int(np.bincount(y[rows]).max()) if len(rows) else 2
+    n_splits = max(2, min(int(round(1.0 / share)), largest))
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # sklearn warns when a class has fewer rows than folds; that class simply

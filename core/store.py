@@ -435,14 +435,25 @@ class Store:
         return path
 
     def discard_staging(self, run_id: int | None = None) -> int:
-        """Remove the staging folders a killed run process left in ``tmp/``
-        (of one run, or of every run); returns how many were removed. Only
-        call it when no process is writing into them."""
+        """Remove what killed run processes left behind (of one run, or of
+        every run): staging folders in ``tmp/``, and a ``runs/<id>/`` folder
+        that was renamed into place by a process killed before it could mark
+        its run finished. Returns how many folders were removed. Only call it
+        when no process is writing for those runs."""
         pattern = f"run-{int(run_id)}-*" if run_id is not None else "run-*"
         removed = 0
         for path in (self.root / "tmp").glob(pattern):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        names = [str(int(run_id))] if run_id is not None else [p.name for p in (self.root / "runs").iterdir()]
+        ids = [int(n) for n in names if n.isdigit() and (self.root / "runs" / n).is_dir()]
+        if ids:
+            with self.connect() as db:
+                unfinished = [r["id"] for r in db.execute(
+                    f"SELECT id FROM runs WHERE status != 'finished' AND id IN ({','.join('?' * len(ids))})", ids)]
+            for unfinished_id in unfinished:
+                shutil.rmtree(self.root / "runs" / str(unfinished_id), ignore_errors=True)
                 removed += 1
         return removed
 

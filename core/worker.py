@@ -126,8 +126,8 @@ class Worker:
         from core.runner import child_main
 
         process = mp.get_context("spawn").Process(
-            target=child_main, args=(str(self.store.root), run_id, self.threads, self.settings.heartbeat_s, os.getpid()),
-            name=f"run-{run_id}", daemon=True)
+            target=child_main, name=f"run-{run_id}", daemon=True,
+            args=(str(self.store.root), run_id, self.threads, self.settings.heartbeat_s, os.getpid()))
         try:
             process.start()
         except OSError as exc:  # out of processes or memory: the claimed run must not stay 'running'

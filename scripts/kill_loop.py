@@ -3,17 +3,21 @@ and show that nothing is lost.
 
     python scripts/kill_loop.py [--kills 20] [--parallel 2] [--rows 3000] [--workspace DIR]
 
-1. Trains a small control experiment to the end and fingerprints its files.
-2. Submits two tiny LSTM runs and starts a worker with ``--parallel`` slots.
-   Whenever a run's child reports a batch before the end of an epoch, the
-   child is SIGKILLed; the run must become ``interrupted`` and is then
-   re-queued (the user action), so the worker starts it again — until
+1. Submits one tiny experiment (the three references, ``baseline``,
+   ``class_weight`` and ``focal``) and starts a worker with ``--parallel`` slots.
+   The references and ``baseline`` are left alone: they finish while the
+   others are being killed, and their files are fingerprinted as soon as they
+   are finished.
+2. Whenever a ``class_weight`` or ``focal`` child reports a batch before the
+   end of an epoch, it is SIGKILLed; the run must become ``interrupted`` and
+   is then re-queued (the user action), so the worker starts it again — until
    ``--kills`` children died.
 3. Lets the re-queued runs finish, stops the worker, and checks: every killed
    run was interrupted, re-queued and finally finished; every finished run's
-   files are unchanged and load (``result.json``, ``predictions.npz``, and
-   ``model.keras`` with Keras' safe mode); SQLite's ``PRAGMA integrity_check``
-   passes; no staging folder is left in ``tmp/``.
+   files are unchanged since it finished and load (``result.json``,
+   ``predictions.npz``, and ``model.keras`` with Keras' safe mode); SQLite's
+   ``PRAGMA integrity_check`` passes; no staging folder is left in ``tmp/``
+   and ``runs/`` holds exactly the finished runs.
 
 Prints the figures (kills, runs lost, ...) and exits 0 when every check
 passes, 1 otherwise.
@@ -25,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import signal
 import sqlite3
 import statistics
@@ -43,6 +48,8 @@ from core.store import Store  # noqa: E402
 # A tiny model on small batches: starting a run costs little (encoding and
 # splitting grow with the rows), while an epoch still lasts about a second.
 TRAINING = dict(patience=10, vocab_size=200, max_len=16, embedding_dim=8, units=8, learning_rate=1e-2, dropout=0.0)
+SPARED = ("ref:majority", "ref:stratified", "ref:tfidf_lr", "baseline")  # finish undisturbed
+VICTIMS = ("class_weight", "focal")  # killed again and again
 WORDS = ("the", "a", "item", "arrived", "today", "and", "it", "was", "really", "quite", "fabric", "order", "size",
          "colour", "store", "week", "bought", "this", "my", "for")
 SIGNALS = {"bad": ("awful", "broken", "refund"), "ok": ("fine", "average", "decent"), "good": ("lovely", "great")}
@@ -107,8 +114,8 @@ def wait_until(predicate, timeout: float, what: str, every: float = 0.1):
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def all_ended(store: Store, experiment_id: int) -> bool:
-    return all(r.status not in ("queued", "running") for r in store.runs(experiment_id=experiment_id))
+def all_ended(store: Store) -> bool:
+    return all(r.status not in ("queued", "running") for r in store.runs())
 
 
 def pid_alive(pid: int) -> bool:
@@ -117,10 +124,12 @@ def pid_alive(pid: int) -> bool:
     return alive(pid)
 
 
-def fingerprint_files(store: Store, experiment_id: int) -> dict[str, str]:
+def fingerprint_files(store: Store, experiment_id: int | None = None, *, skip: set[int] = frozenset()
+                      ) -> dict[str, str]:
+    """sha256 of every file of every finished run (not in ``skip``), by workspace-relative path."""
     digests = {}
     for run in store.runs(experiment_id=experiment_id):
-        if run.status == "finished" and run.reused_from is None:
+        if run.status == "finished" and run.reused_from is None and run.id not in skip:
             for path in sorted(store.path_inside(run.result_dir).rglob("*")):
                 if path.is_file():
                     digests[str(path.relative_to(store.root))] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -155,15 +164,23 @@ def check_artifacts(store: Store, report: Report) -> tuple[int, int]:
     return checked, models
 
 
-def kill_loop(store: Store, experiment_id: int, kills_wanted: int, report: Report, deadline: float) -> None:
-    """Kill children mid-epoch until ``kills_wanted``; re-queue each once it is interrupted."""
+def kill_loop(store: Store, victims: set[int], kills_wanted: int, report: Report, deadline: float,
+              finished_files: dict[str, str]) -> None:
+    """Kill the victims' children mid-epoch until ``kills_wanted``; re-queue
+    each once it is interrupted. Fingerprints other runs as they finish."""
     pending: dict[int, Kill] = {}
+    fingerprinted: set[int] = set()
     while len(report.kills) < kills_wanted or pending:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {len(report.kills)} kills before the deadline")
-        for run in store.runs(experiment_id=experiment_id, status="running"):
+        done = {r.id for r in store.runs(status="finished")} - fingerprinted - victims
+        if done:
+            finished_files.update(fingerprint_files(store, skip=fingerprinted | victims))
+            fingerprinted |= done
+        for run in store.runs(status="running"):
             p = run.progress or {}
-            if (len(report.kills) < kills_wanted and run.id not in pending and run.pid and p.get("stage") == "fit"
+            if (run.id in victims and len(report.kills) < kills_wanted and run.id not in pending and run.pid
+                    and p.get("stage") == "fit"
                     and p.get("batch", 0) < p.get("batches", 0) and pid_alive(run.pid)):
                 os.kill(run.pid, signal.SIGKILL)
                 kill = Kill(run.id, run.pid, time.monotonic(), p["epoch"], p["batch"], p["batches"])
@@ -207,26 +224,21 @@ def main(argv: list[str] | None = None) -> int:
                               env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     report = Report()
     print(f"kill loop: workspace {workspace}, {args.kills} kills, {args.parallel} at a time", flush=True)
+    before: dict[str, str] = {}
     try:
         dataset_id = store.add_dataset(generated_data(args.rows), name="kill loop")
-        control = submit(store, dataset_id, ("baseline",), "control: finished before the kills", epochs=1,
-                         batch_size=32)
-        wait_until(lambda: all_ended(store, control), deadline - time.monotonic(), "the control experiment")
-        before = fingerprint_files(store, control)
-        control_ok = all(r.status == "finished" for r in store.runs(experiment_id=control))
-        if not control_ok:
-            report.fail("the control experiment did not finish: "
-                        + "; ".join(f"{r.recipe} {r.status} {r.error}" for r in store.runs(experiment_id=control)))
-        print(f"  control experiment finished in {time.monotonic() - started:.1f} s ({len(before)} files)",
-              flush=True)
-
-        victims = submit(store, dataset_id, ("baseline", "class_weight"), "victims", epochs=args.epochs,
-                         batch_size=args.batch_size)
-        loop_started = time.monotonic()
-        kill_loop(store, victims, args.kills, report, deadline)
-        loop_s = time.monotonic() - loop_started
-        wait_until(lambda: all_ended(store, victims), deadline - time.monotonic(), "the re-queued runs to finish")
-        drained_s = time.monotonic() - loop_started - loop_s
+        experiment_id = submit(store, dataset_id, SPARED[3:] + VICTIMS, "kill loop", epochs=args.epochs,
+                               batch_size=args.batch_size)
+        victims = {r.id for r in store.runs(experiment_id=experiment_id) if r.recipe in VICTIMS}
+        loop_s = drained_s = float("nan")
+        try:
+            kill_loop(store, victims, args.kills, report, deadline, before)
+            loop_s = time.monotonic() - started
+            wait_until(lambda: all_ended(store), deadline - time.monotonic(), "the re-queued runs to finish")
+            drained_s = time.monotonic() - started - loop_s
+        except TimeoutError as exc:
+            report.fail(str(exc))
+        before.update(fingerprint_files(store, skip=victims | {int(k.split("/")[1]) for k in before}))
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -235,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             worker.kill()
             worker_code = worker.wait()
         log.close()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker and every run process it reaped
+    worker_cpu_s = children.ru_utime + children.ru_stime
 
     if worker_code != 0:
         report.fail(f"the worker exited with code {worker_code} (see {log.name})")
@@ -248,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         n_killed = sum(k.run_id == run_id for k in report.kills)
         if attempts[run_id] != n_killed + 1:
             report.fail(f"run {run_id} was killed {n_killed} times but attempted {attempts[run_id]} times")
-    after = fingerprint_files(store, control)
+    after = fingerprint_files(store)
     changed = [name for name in before if after.get(name) != before[name]]
     if changed:
         report.fail(f"files of finished runs changed or vanished: {', '.join(changed)}")
@@ -280,10 +294,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  kill noticed after: median {statistics.median(noticed):.2f} s, max {max(noticed):.2f} s")
     print(f"  runs: {len(runs)} total, {len(runs) - len(lost)} finished, runs lost: {len(lost)}")
     print(f"  finished runs checked: {checked} (result.json + predictions.npz), models loaded (safe mode): {models}; "
-          f"control files unchanged: {len(before) - len(changed)}/{len(before)}")
+          f"files unchanged since their run finished: {len(before) - len(changed)}/{len(before)}")
     print(f"  PRAGMA integrity_check: {integrity_text}; staging folders left: {len(staging)}")
-    print(f"  time: {time.monotonic() - started:.1f} s in all, kill loop {loop_s:.1f} s, "
-          f"drain {drained_s:.1f} s")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"  time: {time.monotonic() - started:.1f} s in all; {loop_s:.1f} s until the last kill was re-queued, "
+          f"then {drained_s:.1f} s until every run finished")
+    print(f"  cpu: {worker_cpu_s:.1f} s (worker and run processes) + {own.ru_utime + own.ru_stime:.1f} s (this "
+          f"script); load average at the end {os.getloadavg()[0]:.1f}")
     print("RESULT: OK" if not report.problems else f"RESULT: FAILED ({len(report.problems)} problems)")
     return 0 if not report.problems else 1
 

@@ -170,11 +170,6 @@ def test_export_then_predict_gives_one_class_per_row(trained, tmp_path):
         assert predicted in COUNTS and len(probabilities) == len(COUNTS)
         assert abs(sum(map(float, probabilities)) - 1) < 1e-3
 
-    out_csv = tmp_path / "predictions.csv"
-    assert cli("predict", bundle, new, "--text-col", "text", "--out", out_csv).returncode == 0
-    table = pd.read_csv(out_csv)
-    assert len(table) == len(new_texts) and set(table["predicted"]) <= set(COUNTS)
-
 
 def test_predict_refuses_a_file_that_is_not_a_bundle(tmp_path):
     fake = tmp_path / "fake.zip"

@@ -48,3 +48,17 @@ def test_user_split_column_fixes_the_test_rows():
         split = make_split(data, SplitSpec(seed=seed))
         assert np.array_equal(split.test, np.flatnonzero(is_test))
         assert not set(split.validation) & set(split.test)
+
+
+def test_split_column_with_many_tiny_classes_still_draws_validation():
+    texts, labels = [], []
+    for c in range(30):
+        for i in range(6):
+            texts.append(f"class {c} text {i}")
+            labels.append(c)
+    y = np.array(labels)
+    is_test = np.zeros(len(y), bool)
+    is_test[::6] = True  # 5 training rows per class: fewer than the 10 folds a 10% share asks for
+    data = LabeledTexts(tuple(texts), y, tuple(str(c) for c in range(30)), is_test=is_test)
+    split = make_split(data, SplitSpec(seed=0))
+    assert len(split.validation) > 0 and len(split.train) > 0

@@ -175,7 +175,6 @@ def test_a_new_worker_interrupts_every_run_left_running(tmp_path, workers):
     try:
         store.claim_next(worker_pid=os.getpid())  # this test process: alive, and no worker
         store.set_child(run_id, bystander.pid)
-        store.requeue(run_id)  # no-op: it is running
         worker = workers.start(store.root, "--until-idle", IMBALANCE_LAB_WORKER_SLOTS="1")
         assert workers.finish(worker, 60) == 0, workers.log(worker)
         run = store.run(run_id)
