@@ -44,7 +44,8 @@ class _Liveness:
         self.unsaved = False  # progress reported but not yet written (reports are throttled)
         self.last = 0.0
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._write = threading.Lock()  # one heartbeat write at a time
+        self._state = threading.Lock()  # guards progress and unsaved
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self):
@@ -55,18 +56,25 @@ class _Liveness:
         self._stop.set()
         self._thread.join(timeout=5)
         if self.unsaved:
-            self._beat(True)
+            self._beat()
 
-    def _beat(self, with_progress: bool = False) -> None:
-        with self._lock:
-            progress = self.progress if with_progress or self.unsaved else None
+    def _beat(self, *, blocking: bool = True) -> None:
+        """Write the heartbeat, with the latest progress if it is not written yet."""
+        if not self._write.acquire(blocking=blocking):
+            return  # the timer thread is writing right now; training does not wait for the database
+        try:
+            with self._state:
+                progress = self.progress if self.unsaved else None
+                self.unsaved = False
             try:
                 self.cancel = self.store.heartbeat(self.run_id, progress) or self.cancel
-                if progress is not None:
-                    self.unsaved = False
             except Exception:  # a busy database must not kill training; the next beat retries
-                pass
+                if progress is not None:
+                    with self._state:
+                        self.unsaved = True
             self.last = time.monotonic()
+        finally:
+            self._write.release()
 
     def _loop(self) -> None:
         # At most a second between parent checks: PR_SET_PDEATHSIG is the fast
@@ -78,13 +86,13 @@ class _Liveness:
                 self._beat()
 
     def report(self, progress: dict) -> None:
-        """Record progress; written at most about once a second, and the
-        latest report is always written by the next timer beat."""
-        with self._lock:
+        """Record progress; written at once if the last write is a second old,
+        else by the next timer beat (the latest report is never lost)."""
+        with self._state:
             self.progress = {**(self.progress or {}), **progress, "updated": time.time()}
             self.unsaved = True
         if time.monotonic() - self.last >= 1.0:
-            self._beat(True)
+            self._beat(blocking=False)
 
     def should_stop(self) -> bool:
         return self.cancel

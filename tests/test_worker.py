@@ -368,5 +368,24 @@ def test_a_disk_write_failure_marks_the_run_failed_and_keeps_nothing_partial(sto
     assert store.requeue(run_id)  # failed runs can be re-queued
 
 
+def test_a_run_process_writes_its_latest_progress_and_sees_a_cancel(store):
+    """Reports are throttled, but the latest one is written by the next beat;
+    a cancel is read back within a beat."""
+    from core.runner import _Liveness
+
+    (run_id,) = queue_runs(store, tiny_data(), ("baseline",), training=TINY_TRAINING)
+    store.claim_next(os.getpid())
+    with _Liveness(store, run_id, 0.2, None) as live:
+        live.report({"epoch": 1, "batch": 1})  # written at once: nothing was written for a second
+        live.report({"epoch": 1, "batch": 2})  # throttled
+        live.report({"epoch": 1, "batch": 3})
+        wait_for(lambda: (store.run(run_id).progress or {}).get("batch") == 3, 5, "the latest progress")
+        assert not live.should_stop()
+        store.cancel(run_id)
+        wait_for(live.should_stop, 5, "the cancel flag")
+        live.report({"epoch": 2, "batch": 1})
+    assert store.run(run_id).progress["epoch"] == 2  # flushed on exit
+
+
 def test_status_names_match_the_lifecycle():
     assert [s.value for s in Status] == ["queued", "running", "finished", "failed", "cancelled", "interrupted"]
