@@ -29,9 +29,12 @@ class Encoder:
         text becomes one OOV token, so a fully masked sequence cannot occur)."""
         layer = _vectorizer(vocabulary=list(self.vocabulary[2:]))
         ragged = layer(np.asarray(list(texts), dtype=object))
+        # Slicing the flat values is ~100x faster than iterating the RaggedTensor row by row.
+        values = ragged.flat_values.numpy().astype(np.int32)
+        splits = ragged.row_splits.numpy()
         out: list[np.ndarray] = []
-        for row in ragged:
-            ids = row.numpy()[: self.max_len].astype(np.int32)
+        for start, end in zip(splits[:-1], splits[1:]):
+            ids = values[start : min(end, start + self.max_len)]
             out.append(ids if len(ids) else np.array([OOV], dtype=np.int32))
         return out
 
@@ -57,7 +60,7 @@ def fit_encoder(train_texts: Sequence[str], *, vocab_size: int, max_len: int | N
     layer.adapt(np.asarray(list(train_texts), dtype=object), batch_size=1024)
     vocabulary = tuple(layer.get_vocabulary())
     if max_len is None:
-        lengths = [len(r) for r in layer(np.asarray(list(train_texts), dtype=object))]
+        lengths = np.diff(layer(np.asarray(list(train_texts), dtype=object)).row_splits.numpy())
         max_len = int(min(max_len_cap, max(8, np.ceil(np.percentile(lengths, length_percentile)))))
     return Encoder(vocabulary, int(max_len))
 
