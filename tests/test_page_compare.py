@@ -2,13 +2,11 @@
 
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_pages import through_app
+
 
 def _page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.run()
-    at.switch_page("pages/compare.py")
-    at.run()
-    return at
+    return through_app("pages/compare.py")
 
 
 def test_empty_state_says_where_to_go(empty_workspace):

@@ -1,21 +1,15 @@
 """AppTest: the Experiment page builds its form from the registry and submits experiments."""
 
-from streamlit.testing.v1 import AppTest
+from tests.apptest_pages import through_app
 
 from core.store import Store
 from core.strategies.registry import strategy_infos
 
 
-def _page(page: str) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    return at
 
 
 def test_empty_workspace_says_to_load_data_or_uses_the_sample(empty_workspace):
-    at = _page("pages/experiment.py")
+    at = through_app("pages/experiment.py")
     assert not at.exception
     # A new workspace opens on the built-in sample, so the form is there at once.
     labels = {c.label for c in at.checkbox}
@@ -23,7 +17,7 @@ def test_empty_workspace_says_to_load_data_or_uses_the_sample(empty_workspace):
 
 
 def test_ticking_a_strategy_shows_its_parameters_and_submit_creates_runs(filled_copy):
-    at = _page("pages/experiment.py")
+    at = through_app("pages/experiment.py")
     at.checkbox(key="use.focal").check().run()
     assert at.number_input(key="param.focal.gamma").value == 2.0
     at.number_input(key="param.focal.gamma").set_value(1.5).run()
@@ -37,7 +31,7 @@ def test_ticking_a_strategy_shows_its_parameters_and_submit_creates_runs(filled_
 
 
 def test_incompatible_combination_is_explained_and_blocks_submit(filled_copy):
-    at = _page("pages/experiment.py")
+    at = through_app("pages/experiment.py")
     at.checkbox(key="use.focal").check().run()
     at.checkbox(key="use.logit_adjusted").check().run()
     combine = next(c for c in at.checkbox if c.label.startswith("Combine"))
@@ -48,6 +42,6 @@ def test_incompatible_combination_is_explained_and_blocks_submit(filled_copy):
 
 
 def test_bad_recipe_text_gives_a_clear_message(filled_copy):
-    at = _page("pages/experiment.py")
+    at = through_app("pages/experiment.py")
     at.text_area[0].input("focal(gamma=-3)").run()
     assert any("outside the allowed range" in e.value for e in at.error)

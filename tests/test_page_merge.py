@@ -18,30 +18,14 @@ from core.merge_effects import (build_mapping, merge_effect, merge_inputs, merge
 from core.pipeline import TrainSettings
 from core.recipe import parse_recipe
 from core.store import Store
+from tests.apptest_pages import by_label, page_app, texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/merge.py"
 
 
-def page_app(page: str = PAGE) -> AppTest:
-    """The page, not yet run, opened from app.py with ``switch_page`` (as
-    AppTest's docs prescribe for st.navigation apps). Switching before the
-    first run keeps the default Data page from running (it would register the
-    sample dataset in an empty workspace)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    return at.switch_page(page)
-
-
 def open_page(page: str = PAGE) -> AppTest:
     return page_app(page).run()
-
-
-def by_label(elements, label: str):
-    return next(e for e in elements if e.label == label)
-
-
-def texts_of(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 # ----- empty states -----

@@ -15,31 +15,15 @@ from core.experiments import ExperimentSpec, submit
 from core.pipeline import TrainSettings
 from core.predict import answer_request, request_prediction
 from core.store import Store
+from tests.apptest_pages import by_label, page_app, texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/predict.py"
 TEXTS = ["lovely perfect fabric", "awful broken refund", "=cmd|' /C calc'!A0"]
 
 
-def page_app(page: str = PAGE) -> AppTest:
-    """The page, not yet run, opened from app.py with ``switch_page`` (as
-    AppTest's docs prescribe for st.navigation apps). Switching before the
-    first run keeps the default Data page from running (it would register the
-    sample dataset in an empty workspace)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    return at.switch_page(page)
-
-
 def open_page(page: str = PAGE) -> AppTest:
     return page_app(page).run()
-
-
-def by_label(elements, label: str):
-    return next(e for e in elements if e.label == label)
-
-
-def texts_of(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def requests(store: Store) -> list[dict]:
@@ -92,7 +76,7 @@ def test_predict_writes_a_request_into_the_store_and_says_how_to_start_the_worke
 def test_no_answer_after_a_minute_stops_waiting_with_the_worker_command(filled_copy):
     store = Store(filled_copy["root"])
     request_id = request_prediction(store, filled_copy["experiment_id"], ["baseline"], TEXTS[:1])
-    at = page_app()
+    at = page_app(PAGE)
     at.query_params["prediction"] = str(request_id)
     at.session_state[f"_prediction_asked_{request_id}"] = time.time() - 120
     at.run()
@@ -106,7 +90,7 @@ def test_answered_request_shows_each_recipes_class_and_probabilities(filled_copy
     store = Store(filled_copy["root"])
     request_id = request_prediction(store, filled_copy["experiment_id"], ["baseline", "class_weight"], TEXTS)
     answer_request(store, request_id, {})  # what the worker's prediction process does
-    at = page_app()
+    at = page_app(PAGE)
     at.query_params["prediction"] = str(request_id)
     at.run()
     assert not at.exception
@@ -124,7 +108,7 @@ def test_failed_request_shows_its_message(filled_copy):
     store = Store(filled_copy["root"])
     request_id = request_prediction(store, filled_copy["experiment_id"], ["ref:tfidf_lr"], TEXTS[:1])
     answer_request(store, request_id, {})
-    at = page_app()
+    at = page_app(PAGE)
     at.query_params["prediction"] = str(request_id)
     at.run()
     assert "pick an LSTM recipe" in texts_of(at.error)

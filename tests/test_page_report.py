@@ -11,26 +11,14 @@ from streamlit.testing.v1 import AppTest
 from core.experiments import ExperimentSpec, submit
 from core.pipeline import TrainSettings
 from core.store import Store
+from tests.apptest_pages import by_label, page_app, texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/report.py"
 
 
-def page_app(page: str = PAGE) -> AppTest:
-    """The page, not yet run, opened from app.py with ``switch_page`` (as
-    AppTest's docs prescribe for st.navigation apps). Switching before the
-    first run keeps the default Data page from running (it would register the
-    sample dataset in an empty workspace)."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    return at.switch_page(page)
-
-
 def open_page(page: str = PAGE) -> AppTest:
     return page_app(page).run()
-
-
-def texts_of(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def test_empty_workspace_says_there_are_no_experiments(empty_workspace):

@@ -2,17 +2,15 @@
 
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_pages import through_app
+
 from core.experiments import ExperimentSpec, submit
 from core.pipeline import TrainSettings
 from core.store import Status, Store
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.run()
-    at.switch_page("pages/runs.py")
-    at.run()
-    return at
+    return through_app("pages/runs.py")
 
 
 def test_no_experiment_gives_a_readable_empty_state(empty_workspace):
