@@ -1,0 +1,118 @@
+"""Worker processes and store polling shared by the tests that run the real
+worker service (test_worker, test_concurrency)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_TRAINING, labeled
+from core.store import Store
+
+PROJECT = Path(__file__).resolve().parent.parent
+# Batches of 2 rows make an epoch of a few hundred rows last about a second
+# on 2 cores — long enough to catch (and kill) a run in the middle of one —
+# while the run's start-up (encoding and splitting grow with the rows) stays short.
+LONG_TRAINING = dict(TINY_TRAINING, batch_size=2, epochs=3, patience=10)
+WORKER_ENV = {
+    "IMBALANCE_LAB_NO_AUTOSTART": "1",
+    "IMBALANCE_LAB_HEARTBEAT_S": "0.5",
+    "IMBALANCE_LAB_STALE_AFTER_S": "10",
+    "IMBALANCE_LAB_CANCEL_GRACE_S": "3",
+    "IMBALANCE_LAB_WORKER_SLOTS": "2",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+
+
+def long_data():
+    return labeled({"bad": 30, "ok": 90, "good": 180}, seed=1)
+
+
+def tiny_data():
+    return labeled({"bad": 12, "ok": 18, "good": 40})
+
+
+def wait_for(predicate, timeout: float, what: str, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def pid_gone(pid: int) -> bool:
+    from core.worker import pid_alive
+
+    return not pid_alive(pid)
+
+
+def queue_runs(store: Store, data, recipes: tuple[str, ...], *, seeds: int = 1, training=LONG_TRAINING) -> list[int]:
+    """Queue LSTM runs directly (no references), as ``submit`` would."""
+    from core.experiments import ExperimentSpec, run_fingerprint
+    from core.pipeline import TrainSettings
+
+    dataset_id = store.add_dataset(data, name="generated")
+    spec = ExperimentSpec(dataset_id=dataset_id, recipes=recipes, seeds=seeds, settings=TrainSettings(**training),
+                          references=())
+    experiment_id = store.add_experiment(name="worker test", dataset_id=dataset_id, spec=spec.to_json())
+    return [store.add_run(experiment_id=experiment_id, recipe=recipe, seed=seed,
+                          fingerprint=run_fingerprint(spec, recipe, seed))
+            for seed in range(seeds) for recipe in recipes]
+
+
+def mid_epoch(store: Store, run_id: int):
+    """The run, if its child is training and has reported a batch before the end of an epoch."""
+    run = store.run(run_id)
+    p = run.progress or {}
+    if run.status == "running" and run.pid and p.get("stage") == "fit" and p.get("batch", 0) < p.get("batches", 0):
+        return run
+    assert run.status in ("queued", "running"), f"run {run_id} ended {run.status} before it could be caught: {run}"
+    return None
+
+
+class Workers:
+    """Worker processes started by a test; any left running are killed at the end."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, root: Path, *args: str, **env: str) -> subprocess.Popen:
+        log = open(self.tmp_path / f"worker-{len(self.started)}.log", "w")
+        process = subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(root), "worker", *args],
+                                   cwd=PROJECT, env={**os.environ, **WORKER_ENV, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process.log_path = log.name
+        log.close()
+        self.started.append(process)
+        return process
+
+    def finish(self, process: subprocess.Popen, timeout: float) -> int:
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the worker did not become idle within {timeout} s:\n{self.log(process)}") from None
+
+    @staticmethod
+    def log(process: subprocess.Popen) -> str:
+        return Path(process.log_path).read_text(errors="replace")[-3000:]
+
+    def cleanup(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()  # its children die with it
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def workers(tmp_path):
+    w = Workers(tmp_path)
+    yield w
+    w.cleanup()
