@@ -25,9 +25,16 @@ def _profile(dataset_id: str):
     return compute_profile(data), data.y
 
 
-def _register_sample() -> str:
-    table = read_table(SAMPLE_PATH.read_bytes(), name=SAMPLE_PATH.name)
-    data = to_labeled_texts(table, SAMPLE_CHOICE)
+def _register_sample() -> str | None:
+    """Store the built-in sample; None (with the reason shown) when this
+    workspace's caps (IMBALANCE_LAB_MAX_ROWS, …) are set below its size."""
+    try:
+        table = read_table(SAMPLE_PATH.read_bytes(), name=SAMPLE_PATH.name, settings=get_settings())
+        data = to_labeled_texts(table, SAMPLE_CHOICE, settings=get_settings())
+    except InputError as exc:
+        st.error(f"The built-in sample cannot be loaded under this installation's limits — {exc} You can still "
+                 "upload a file within the limits.", icon="⚠️")
+        return None
     return store().add_dataset(data, name="Clothing reviews sample (stars)", meta={"choice": SAMPLE_CHOICE.__dict__})
 
 
@@ -73,8 +80,8 @@ def load_section() -> None:
                       index=0 if store().datasets() else 1)
     if source == "Built-in sample":
         st.caption("Women's clothing reviews (4,000 rows, stars 1–5, CC0) — see data/README.md.")
-        if st.button("Load the sample", type="primary"):
-            set_dataset(_register_sample())
+        if st.button("Load the sample", type="primary") and (sample_id := _register_sample()):
+            set_dataset(sample_id)
             st.rerun()
     elif source == "Stored dataset":
         datasets = store().datasets()
@@ -140,8 +147,8 @@ def profile_section(dataset_id: str) -> None:
 
 
 st.title("Data")
-if not store().datasets(include_archived=True):
-    set_dataset(_register_sample())  # a new workspace opens on the built-in sample (an archived one stays archived)
+if not store().datasets(include_archived=True) and (sample_id := _register_sample()):
+    set_dataset(sample_id)  # a new workspace opens on the built-in sample (an archived one stays archived)
 load_section()
 dataset_id = current_dataset_id()
 if dataset_id:
