@@ -133,3 +133,44 @@ def test_experiment_from_submit_to_confusion_matrices(ui, app_url, workspace, wo
     expect(ui.page.get_by_role("radiogroup", name="View").get_by_role("radio", name="Confusion")).to_be_checked()
     assert confusion_matrices(ui, len(recipes)) == matrices
     ui.assert_no_traceback()
+
+
+def test_after_training_merge_predict_and_html_report(ui, app_url, workspace, worker, tmp_path):
+    """The pages that read the finished experiment of the test above: merge
+    suggestions, predictions from the worker's prediction service, and the
+    HTML report downloaded through the browser."""
+    store = Store(workspace)
+    runs = store.runs()
+    if not runs or any(r.status != Status.FINISHED.value for r in runs):
+        pytest.fail("needs the finished experiment of test_experiment_from_submit_to_confusion_matrices")
+    ui.open(app_url)
+
+    ui.nav("Merge explorer")
+    expect(ui.main.get_by_role("heading", name="Suggestions")).to_be_visible()
+    expect(ui.main.locator(".js-plotly-plot").first).to_be_visible()  # the dendrogram
+    expect(ui.main.get_by_role("heading", name="Try a merge")).to_be_visible()
+    ui.assert_no_traceback()
+    ui.screenshot("merge")
+
+    ui.nav("Predict")
+    ui.page.get_by_role("textbox", name="One text per line").fill("awful broken refund\nlovely perfect great")
+    ui.page.get_by_role("button", name="Predict", exact=True).click()
+    ui.wait()
+    expect(ui.main.get_by_role("heading", name=re.compile(r"Prediction #\d+"))).to_be_visible()
+    # The answer comes from the worker's prediction process; the page polls until it is there.
+    expect(ui.main.locator("[data-testid='stDataFrame']")).to_be_visible(timeout=FINISH_TIMEOUT_MS)
+    expect(ui.main.get_by_role("button", name="Download predictions (CSV)")).to_be_visible()
+    ui.assert_no_traceback()
+    ui.screenshot("predict")
+
+    ui.nav("Report")
+    with ui.page.expect_download() as download:
+        ui.page.get_by_role("button", name="HTML report").click()
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+    html = target.read_text(encoding="utf-8")
+    assert target.suffix == ".html" and html.lstrip().lower().startswith("<!doctype html")
+    assert DATASET_NAME in html and "baseline" in html and "class_weight" in html
+    assert "Plotly.newPlot" in html and not re.search(r"<script[^>]+src=[\"']https?:", html)  # opens offline
+    ui.assert_no_traceback()
+    ui.screenshot("report")
