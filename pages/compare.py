@@ -21,6 +21,19 @@ def _results(root: str, experiment_id: int, n_finished: int):
     return experiment_results(store(), experiment_id)
 
 
+@st.cache_data(ttl=60, show_spinner=False, max_entries=64)
+def _pooled(root: str, experiment_id: int, n_finished: int, recipe: str):
+    """A recipe's test predictions pooled over seeds (read from the runs' .npz
+    files once per set of finished runs, not on every rerun)."""
+    return compare.pooled(_results(root, experiment_id, n_finished), store(), recipe)
+
+
+def pooled_for(results, recipes: list[str]) -> dict:
+    key = (str(store().root), int(results.experiment["id"]), len(results.finished))
+    found = {r: _pooled(*key, r) for r in recipes}
+    return {r: p for r, p in found.items() if p is not None}
+
+
 def leaderboard(results, recipes: list[str]) -> None:
     board = results.leaderboard()
     board = board[board.index.isin(recipes)]
@@ -45,8 +58,7 @@ def per_class(results, recipes, classes) -> None:
 
 def confusion_grid(results, recipes, classes) -> None:
     normalise = st.toggle("Row-normalised", value=True)
-    pooled = {r: compare.pooled(results, store(), r) for r in recipes}
-    pooled = {r: p for r, p in pooled.items() if p is not None}
+    pooled = pooled_for(results, recipes)
     if not pooled:
         return
     matrices = {r: compare.confusion(p) for r, p in pooled.items()}
@@ -87,8 +99,7 @@ def cell_reader(results, pooled) -> None:
 
 
 def curves(results, recipes, classes) -> None:
-    pooled = {r: compare.pooled(results, store(), r) for r in recipes}
-    pooled = {r: p for r, p in pooled.items() if p is not None}
+    pooled = pooled_for(results, recipes)
     if not pooled:
         return
     first = next(iter(pooled.values()))
