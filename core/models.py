@@ -82,7 +82,7 @@ def head_layers(head: Head, output_bias: np.ndarray | None = None):
 
 
 def feature_model(model: keras.Model) -> keras.Model:
-    return keras.Model(model.inputs, model.get_layer("features").output)
+    return keras.Model(model.inputs[0], model.get_layer("features").output)
 
 
 @keras.saving.register_keras_serializable(package="imbalance_lab")

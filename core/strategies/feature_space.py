@@ -67,6 +67,6 @@ class FeatureSmote(Strategy):
         ctx.report(stage="retraining the output layer")
         head_model.fit(x_res, ctx.head.targets(y_res), epochs=self["head_epochs"], batch_size=256, verbose=0,
                        shuffle=True)
-        combined = keras.Model(base.model.inputs, head(base.model.get_layer("features").output), name="feature_smote")
+        combined = keras.Model(base.model.inputs[0], head(base.model.get_layer("features").output), name="feature_smote")
         info = dict(base.info, synthetic_points=int(len(y_res) - len(train.y)))
         return Fitted(combined, base.history, info)
