@@ -1,8 +1,8 @@
 """Every metric named in docs/architecture.md, from test labels and outputs.
 
 Metric names: macro_f1, balanced_accuracy, mcc, roc_auc_macro, pr_auc_macro,
-minority_recall (recall of the class with the fewest training rows, ties by
-label order), worst_class_recall, brier; mae, macro_mae, qwk for ordinal labels;
+minority_recall (recall of the class with the fewest rows in the training
+split, before any resampling; ties by label order), worst_class_recall, brier; mae, macro_mae, qwk for ordinal labels;
 per-class precision/recall/f1/support always."""
 
 from __future__ import annotations

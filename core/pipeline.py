@@ -153,7 +153,8 @@ class RunOutput:
     fitted: Fitted
     encoder: Any
     train_size: int
-    train_class_counts: list[int]
+    train_class_counts: list[int]  # rows per class that were trained on (after resampling and augmentation)
+    split_class_counts: list[int]  # rows per class in the training split (after relabelling): defines the minority
     notes: list[str]
     artifacts: dict[str, Any]
     fit_seconds: float
@@ -213,7 +214,9 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
     return RunOutput(
         classes=ctx.data.classes, test_rows=split.test, test=test, y_pred=decision.apply(test.proba, test.raw),
         decision=decision, head=ctx.head, fitted=fitted, encoder=ctx.encoder, train_size=len(train_set),
-        train_class_counts=train_set.class_counts(ctx.n_classes).tolist(), notes=ctx.notes, artifacts=ctx.artifacts,
+        train_class_counts=train_set.class_counts(ctx.n_classes).tolist(),
+        split_class_counts=np.bincount(ctx.data.y[split.train], minlength=ctx.n_classes).tolist(),
+        notes=ctx.notes, artifacts=ctx.artifacts,
         fit_seconds=fit_seconds, trained_samples=int(fitted.info.get("trained_samples", 0)), merge_map=ctx.merge_map,
     )
 

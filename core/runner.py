@@ -159,12 +159,15 @@ def execute_run(store: Store, run_id: int, *, report=None, should_stop=lambda: F
 
             out = run_recipe(data, split, build(run.recipe), spec.settings, run.seed, progress=report,
                              should_stop=should_stop)
+            # The minority is the rarest class of the training split, not of the resampled rows
+            # (oversampling to equal sizes would otherwise make the largest class the "minority").
             evaluation = evaluate(out.test.y, out.test.proba, out.y_pred, out.classes,
-                                  train_counts=np.array(out.train_class_counts),
+                                  train_counts=np.array(out.split_class_counts),
                                   ordinal=data.ordinal and not out.fitted.info.get("unordered", False))
             summary.update(classes=list(out.classes), kind="lstm", fit_seconds=out.fit_seconds,
                            trained_samples=out.trained_samples, train_size=out.train_size,
-                           train_class_counts=out.train_class_counts, decision=out.decision.to_json(),
+                           train_class_counts=out.train_class_counts, split_class_counts=out.split_class_counts,
+                           decision=out.decision.to_json(),
                            head=out.head.to_json(), notes=out.notes, merge_map=out.merge_map,
                            artifacts={k: v for k, v in out.artifacts.items() if k != "augmented"})
             _write_results(stage, summary=summary, evaluation=evaluation, test_rows=out.test_rows, y_true=out.test.y,

@@ -27,7 +27,7 @@ def setup():
 def _run(setup, recipe: str, seed: int = 0):
     data, split, settings = setup
     out = run_recipe(data, split, build(recipe), settings, seed)
-    ev = evaluate(out.test.y, out.test.proba, out.y_pred, out.classes, train_counts=np.array(out.train_class_counts))
+    ev = evaluate(out.test.y, out.test.proba, out.y_pred, out.classes, train_counts=np.array(out.split_class_counts))
     return out, ev
 
 
@@ -43,7 +43,7 @@ def test_baseline_ignores_the_minority_class_on_this_data(baseline):
 def _minority_probability(out) -> float:
     """Mean predicted probability of the smallest class on its own test rows:
     a continuous measure of how much a model attends to that class."""
-    minority = int(np.argmin(out.train_class_counts))
+    minority = int(np.argmin(out.split_class_counts))
     rows = out.test.y == minority
     return float(out.test.proba[rows, minority].mean())
 
@@ -215,3 +215,27 @@ def test_augment_preview_shows_generated_examples_of_smaller_classes(setup):
     assert len(rows) == 4
     assert all(r["generated"] != r["original"] for r in rows)
     assert {r["class"] for r in rows} <= {"bad", "ok"}
+
+
+def test_minority_recall_is_of_the_rarest_class_in_the_split_even_after_oversampling(tmp_path):
+    """Oversampling to equal sizes ties every class; the minority must still
+    be the rarest class of the training split ("bad"), not the first label."""
+    from core.experiments import ExperimentSpec, submit
+    from core.pipeline import TrainSettings
+    from core.results import experiment_results
+    from core.store import Store
+    from tests.conftest import run_queued
+
+    store = Store(tmp_path / "ws")
+    data = labeled({"good": 300, "ok": 90, "bad": 30})  # the most frequent label comes first
+    settings = TrainSettings(epochs=1, patience=1, vocab_size=100, max_len=8, embedding_dim=4, units=4)
+    experiment_id = submit(store, ExperimentSpec(dataset_id=store.add_dataset(data, name="d"),
+                                                 recipes=("random_oversample",), seeds=1, settings=settings,
+                                                 references=()))
+    run_queued(store)
+    results = experiment_results(store, experiment_id)
+    minority = results.scores()["minority_recall"]["random_oversample"][0]
+    bad = results.scores("class:bad")["recall"]["random_oversample"][0]
+    good = results.scores("class:good")["recall"]["random_oversample"][0]
+    assert minority == bad
+    assert bad != good  # otherwise the check above could not tell the two apart
