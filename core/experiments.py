@@ -68,14 +68,21 @@ def canonical_recipe(text: str) -> str:
     return "+".join(parts) or BASELINE
 
 
+# Raised whenever a change to the code changes a finished run's numbers (training or
+# evaluation), so results stored by older code are trained again rather than reused.
+# 2: minority_recall is of the training split's rarest class, not of the resampled rows.
+RESULTS_VERSION = 2
+
+
 def run_fingerprint(spec: ExperimentSpec, recipe: str, seed: int) -> str:
     """Everything that affects a run's numbers: dataset, split, recipe with all
-    parameter values, training settings, seed and library versions."""
+    parameter values, training settings, seed, library versions and the
+    version of the code's results (``RESULTS_VERSION``)."""
     full = [] if is_reference(recipe) else [dict(name=s.name, **s.values) for s in build(recipe)]
     payload = {
         "dataset": spec.dataset_id, "split": [spec.test_share, spec.validation_share], "recipe": recipe,
         "params": full, "settings": None if is_reference(recipe) else spec.settings.to_json(), "seed": seed,
-        "versions": library_versions(),
+        "versions": library_versions(), "results_version": RESULTS_VERSION,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
