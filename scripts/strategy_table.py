@@ -23,6 +23,8 @@ from benchmarks import datasets  # noqa: E402
 from core.experiments import ExperimentSpec, submit  # noqa: E402
 from core.references import ALWAYS  # noqa: E402
 from core.results import experiment_results  # noqa: E402
+from core.runner import load_result  # noqa: E402
+from core.split import SplitSpec, make_split  # noqa: E402
 from core.store import Store  # noqa: E402
 from core.strategies.registry import strategy_infos  # noqa: E402
 from core.worker import run_worker  # noqa: E402
@@ -39,9 +41,33 @@ def recipes_for(key: str, ordinal: bool) -> list[str]:
     return ["baseline", *names, *EXTRA, *([MERGES[key]] if MERGES[key] else [])]
 
 
+def rarest_class(store: Store, run) -> str:
+    """The class with the fewest rows in the run's training split (after a
+    merge's relabelling; ties by label order): whose recall minority_recall is.
+    Runs stored before RESULTS_VERSION 2 measured minority_recall on the
+    resampled rows, so the table recomputes it from the per-class recalls."""
+    result = load_result(store, run.result_dir)
+    classes = result["classes"]
+    counts = result.get("split_class_counts")
+    if counts is None:
+        data = store.load_dataset(result["dataset_id"])
+        spec = store.experiment(run.experiment_id)["spec"]
+        split = make_split(data, SplitSpec(seed=run.seed, test_share=spec["test_share"],
+                                           validation_share=spec["validation_share"]))
+        merged = result.get("merge_map") or {}
+        names = [merged.get(data.classes[i], data.classes[i]) for i in data.y[split.train]]
+        counts = [names.count(c) for c in classes]
+    return classes[min(range(len(classes)), key=lambda i: (counts[i], i))]
+
+
 def table(store: Store, experiment_id: int) -> str:
     results = experiment_results(store, experiment_id)
     scores = results.scores()
+    scores["minority_recall"] = {}
+    for run in store.runs(experiment_id=experiment_id, status="finished"):
+        rarest = rarest_class(store, run)
+        recall = results.scores(f"class:{rarest}")["recall"][run.recipe][run.seed]
+        scores["minority_recall"].setdefault(run.recipe, {})[run.seed] = recall
     header = "| recipe | " + " | ".join(METRICS) + " |"
     lines = [header, "|" + "---|" * (len(METRICS) + 1)]
     for recipe in results.recipes:
@@ -64,8 +90,14 @@ def main() -> None:
     parser.add_argument("--workspace", default=str(ROOT / "workspace-strategy-table"))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", choices=sorted(SAMPLES), help="one dataset only")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="print the tables of the experiments already in the workspace; train nothing")
     args = parser.parse_args()
     store = Store(args.workspace)
+    if args.tables_only:
+        for experiment in reversed(store.experiments()):
+            print(f"\n### {experiment['name']}\n\n{table(store, experiment['id'])}", flush=True)
+        return
     for key, rows in SAMPLES.items():
         if args.only and key != args.only:
             continue
