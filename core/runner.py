@@ -181,12 +181,18 @@ def execute_run(store: Store, run_id: int, *, report=None, should_stop=lambda: F
             shutil.rmtree(stage, ignore_errors=True)
 
 
+# Training yields the CPU to the app (and to predictions): on 2 cores two
+# training processes at normal priority made every page wait seconds.
+RUN_NICENESS = 10
+
+
 def child_main(workspace: str, run_id: int, threads: int, heartbeat_s: float = 2.0,
                parent_pid: int | None = None) -> None:
     """Entry point of a spawned run process. ``parent_pid`` is the worker's
     pid: if the worker died before this process could ask to die with it
     (spawning and unpickling this function take a moment), exit at once."""
     _die_with_parent()
+    os.nice(RUN_NICENESS)
     if parent_pid is None:
         parent_pid = os.getppid()
     elif os.getppid() != parent_pid:

@@ -139,6 +139,10 @@ def test_a_sigkilled_training_child_is_interrupted_and_can_be_requeued(tmp_path,
     (survivor,) = queue_runs(store, tiny_data(), ("class_weight",), training=TINY_TRAINING)
     worker = workers.start(store.root, "--until-idle")
     run = wait_for(lambda: mid_epoch(store, victim), 90, "the first run to train")
+    from core.runner import RUN_NICENESS
+
+    # Training runs below the app's priority (the worker's own niceness plus RUN_NICENESS).
+    assert os.getpriority(os.PRIO_PROCESS, run.pid) == os.getpriority(os.PRIO_PROCESS, worker.pid) + RUN_NICENESS
     os.kill(run.pid, signal.SIGKILL)
     assert workers.finish(worker, 90) == 0, workers.log(worker)
 
