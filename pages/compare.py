@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from core import compare, figures
-from core.results import MARK_SYMBOL, experiment_results, format_cell
+from core.recipe import BASELINE
+from core.results import MARK_SYMBOL, experiment_results, format_cell, is_lstm
 from pages.common import experiment_picker, store
 
 
@@ -127,7 +128,9 @@ results = _results(str(store().root), experiment_id, n_finished)
 if results.finished.empty:
     st.info("No finished runs yet — follow progress on the **Runs** page.")
     st.stop()
-all_recipes = [r for r in results.recipes if r in set(results.finished["recipe"])]
+# The baseline first, then the other recipes in submission order, then the references.
+all_recipes = sorted((r for r in results.recipes if r in set(results.finished["recipe"])),
+                     key=lambda r: (not is_lstm(r), r != BASELINE))
 c = st.columns([3, 2])
 recipes = c[0].multiselect("Recipes", all_recipes, default=query_list("recipe", all_recipes))
 classes = c[1].multiselect("Classes", list(results.classes), default=query_list("class", list(results.classes)))

@@ -22,6 +22,10 @@ def test_leaderboard_lists_recipes_and_references_with_intervals(filled_copy):
     assert {"baseline", "class_weight", "ref:tfidf_lr", "ref:majority"} <= set(board.index)
     assert "±" in board.loc["class_weight", "macro_f1"]
     assert (board["seeds"] == 2).all()
+    # The filter lists the baseline first and the references last.
+    options = at.multiselect[0].options
+    assert options[0] == "baseline" and options[1] == "class_weight"
+    assert all(o.startswith("ref:") for o in options[2:]) and len(options) > 2
 
 
 def test_confusion_view_shows_one_matrix_per_recipe_and_cell_texts(filled_copy):
