@@ -13,6 +13,7 @@ and the references. Finished runs are reused on a second call (fingerprints).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -41,6 +42,15 @@ def recipes_for(key: str, ordinal: bool) -> list[str]:
     return ["baseline", *names, *EXTRA, *([MERGES[key]] if MERGES[key] else [])]
 
 
+@functools.lru_cache(maxsize=None)
+def split_train_labels(store: Store, dataset_id: str, seed: int, test_share: float,
+                       validation_share: float) -> tuple[str, ...]:
+    """The labels of a seed's training split (every recipe at that seed shares it)."""
+    data = store.load_dataset(dataset_id)
+    split = make_split(data, SplitSpec(seed=seed, test_share=test_share, validation_share=validation_share))
+    return tuple(data.classes[i] for i in data.y[split.train])
+
+
 def rarest_class(store: Store, run) -> str:
     """The class with the fewest rows in the run's training split (after a
     merge's relabelling; ties by label order): whose recall minority_recall is.
@@ -50,12 +60,10 @@ def rarest_class(store: Store, run) -> str:
     classes = result["classes"]
     counts = result.get("split_class_counts")
     if counts is None:
-        data = store.load_dataset(result["dataset_id"])
         spec = store.experiment(run.experiment_id)["spec"]
-        split = make_split(data, SplitSpec(seed=run.seed, test_share=spec["test_share"],
-                                           validation_share=spec["validation_share"]))
+        names = split_train_labels(store, result["dataset_id"], run.seed, spec["test_share"], spec["validation_share"])
         merged = result.get("merge_map") or {}
-        names = [merged.get(data.classes[i], data.classes[i]) for i in data.y[split.train]]
+        names = [merged.get(n, n) for n in names]
         counts = [names.count(c) for c in classes]
     return classes[min(range(len(classes)), key=lambda i: (counts[i], i))]
 

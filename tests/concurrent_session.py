@@ -19,6 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.apptest_pages import by_label  # noqa: E402
+
 MESSAGE_KINDS = ("exception", "error", "warning", "info", "success", "toast")
 
 
@@ -35,13 +37,6 @@ def messages(at: AppTest, step: str, seen: list[dict]) -> None:
             seen.append({"step": step, "kind": kind, "text": str(element.value)})
 
 
-def button(at: AppTest, label: str):
-    found = [b for b in at.button if b.label == label]
-    if not found:
-        raise SystemExit(f"no button {label!r}; buttons: {[b.label for b in at.button]}")
-    return found[0]
-
-
 def main(name: str, go_file: str) -> None:
     seen: list[dict] = []
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
@@ -52,14 +47,14 @@ def main(name: str, go_file: str) -> None:
         time.sleep(0.01)
     at.run()
     messages(at, "open", seen)
-    next(r for r in at.radio if r.label == "Source").set_value("Upload a file").run()
+    by_label(at.radio, "Source").set_value("Upload a file").run()
     at.file_uploader[0].upload(f"{name}.csv", csv_for(name), "text/csv").run()
     messages(at, "upload", seen)
-    button(at, "Use this dataset").click().run()
+    by_label(at.button, "Use this dataset").click().run()
     messages(at, "use", seen)
     at.switch_page("pages/experiment.py").run()
     at.checkbox(key="use.class_weight").check().run()
-    button(at, "Submit experiment").click().run()
+    by_label(at.button, "Submit experiment").click().run()
     messages(at, "submit", seen)
     at.switch_page("pages/runs.py").run()
     messages(at, "runs", seen)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import cli
 from core.store import Store
+from tests.apptest_pages import by_label
 from test_bad_inputs import CASES, CORPUS, _case_settings, generated_dir  # noqa: F401  (fixture)
 
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "data.py"
@@ -72,7 +73,7 @@ def shown(at: AppTest, *kinds: str) -> list[str]:
 
 def pick(at: AppTest, label: str, value: str) -> bool:
     """Choose ``value`` in the selectbox ``label``; False if the page does not offer it."""
-    box = next(s for s in at.selectbox if s.label == label)
+    box = by_label(at.selectbox, label)
     if value not in box.options:
         return False
     box.set_value(value)
@@ -96,7 +97,7 @@ def test_data_page_upload(case, generated_dir, tmp_path, monkeypatch):
     # Caps below the built-in sample's size refuse it too, in words (and the page goes on).
     sample_refusals = set(shown(at, "error"))
     assert bool(sample_refusals) == (not before)
-    next(r for r in at.radio if r.label == "Source").set_value("Upload a file")
+    by_label(at.radio, "Source").set_value("Upload a file")
     run(at)
     at.file_uploader[0].upload(case.get("name", case["file"]), path.read_bytes(), "application/octet-stream")
     run(at)
@@ -132,7 +133,7 @@ def test_data_page_upload(case, generated_dir, tmp_path, monkeypatch):
         next(t for t in at.text_input if t.label.startswith("Order, low to high")).set_value(
             ", ".join(case["ordinal_order"]))
         run(at)
-    next(b for b in at.button if b.label == "Use this dataset").click()
+    by_label(at.button, "Use this dataset").click()
     run(at)
 
     errors = [e for e in shown(at, "error") if e not in sample_refusals]
