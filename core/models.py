@@ -23,6 +23,7 @@ class ModelSpec:
     dropout: float = 0.2
     dense_layers: tuple[int, ...] = ()
     dense_dropout: float = 0.3
+    pooling: str = "last"  # last: the final state | max: the maximum of every step's output
 
 
 @keras.saving.register_keras_serializable(package="imbalance_lab")
@@ -46,6 +47,26 @@ class OrdinalBias(layers.Layer):
         return {**super().get_config(), "n_thresholds": self.n_thresholds}
 
 
+@keras.saving.register_keras_serializable(package="imbalance_lab")
+class MaskedMaxPool(layers.Layer):
+    """Maximum over time of the real (unmasked) steps of a sequence.
+
+    Hand-written because Keras's ``GlobalMaxPooling1D`` ignores the padding
+    mask, so padded steps would take part in the maximum."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            inputs = keras.ops.where(keras.ops.expand_dims(mask, -1), inputs, -1e9)
+        return keras.ops.max(inputs, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
 def _recurrent(spec: ModelSpec, return_sequences: bool, name: str):
     cell = layers.GRU if spec.cell == "gru" else layers.LSTM
     layer = cell(spec.units, return_sequences=return_sequences, name=name)
@@ -59,11 +80,17 @@ def build_model(spec: ModelSpec, vocab_size: int, head: Head, *, output_bias: np
     (feature-space SMOTE) read sentence representations from it."""
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, name="embedding")(ids)
+    pooled = spec.pooling != "last"
     for i in range(spec.recurrent_layers):
         last = i == spec.recurrent_layers - 1
-        x = _recurrent(spec, return_sequences=not last, name=f"recurrent_{i}")(x)
+        x = _recurrent(spec, return_sequences=pooled or not last, name=f"recurrent_{i}")(x)
         if spec.dropout and not last:
             x = layers.Dropout(spec.dropout)(x)
+    if spec.pooling == "max":
+        x = MaskedMaxPool(name="max_pool")(x)
+    elif spec.pooling == "mean_max":
+        x = layers.Concatenate(name="mean_max")([layers.GlobalAveragePooling1D(name="mean_pool")(x),
+                                                 MaskedMaxPool(name="max_pool")(x)])
     for i, width in enumerate(spec.dense_layers):
         if spec.dense_dropout:
             x = layers.Dropout(spec.dense_dropout)(x)

@@ -127,14 +127,15 @@ def execute_run(store: Store, run_id: int, *, report=None, should_stop=lambda: F
     from core.evaluate import evaluate
     from core.experiments import ExperimentSpec, library_versions
     from core.references import fit_predict, is_reference
-    from core.split import SplitSpec, make_split
+    from core.split import SplitSpec, cached_split
 
     run = store.run(run_id)
     experiment = store.experiment(run.experiment_id)
     spec = ExperimentSpec.from_json(experiment["spec"])
     data = store.load_dataset(spec.dataset_id)
-    split = make_split(data, SplitSpec(seed=run.seed, test_share=spec.test_share,
-                                       validation_share=spec.validation_share))
+    split = cached_split(data, SplitSpec(seed=run.seed, test_share=spec.test_share,
+                                         validation_share=spec.validation_share),
+                         store.root / "splits", spec.dataset_id)
     stage = store.staging_dir(run_id)
     started = time.time()
     try:

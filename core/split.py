@@ -7,9 +7,12 @@ whitespace share a group and always land in the same split.
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,3 +75,30 @@ def make_split(data: LabeledTexts, spec: SplitSpec) -> Split:
         val_share = spec.validation_share / max(1e-9, 1.0 - spec.test_share)
     train, validation = _holdout(pool, data.y, groups, val_share, spec.seed + 10_007)
     return Split(np.sort(train), np.sort(validation), np.sort(test))
+
+
+# Bump when make_split's output for the same data and spec changes, so cached
+# splits from older code are not reused.
+SPLIT_VERSION = 1
+
+
+def cached_split(data: LabeledTexts, spec: SplitSpec, cache_dir: Path, dataset_id: str) -> Split:
+    """``make_split``, computed once per dataset, seed and shares and then read
+    from ``cache_dir``: the duplicate-aware stratified k-fold takes seconds on
+    10k rows (sklearn's fold assignment loops over groups in Python), and every
+    run of an experiment at that seed needs the very same split."""
+    name = f"{dataset_id}-s{spec.seed}-t{spec.test_share:g}-v{spec.validation_share:g}-{SPLIT_VERSION}.npz"
+    path = Path(cache_dir) / name
+    try:
+        with np.load(path) as stored:
+            split = Split(stored["train"], stored["validation"], stored["test"])
+        if sum(split.sizes().values()) == len(data):
+            return split
+    except (OSError, KeyError, ValueError):  # missing or unreadable: compute it again
+        pass
+    split = make_split(data, spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{name}.{uuid.uuid4().hex}.tmp.npz")
+    np.savez(tmp, train=split.train, validation=split.validation, test=split.test)
+    os.replace(tmp, path)
+    return split

@@ -138,7 +138,7 @@ class Store:
 
     def __init__(self, workspace: str | os.PathLike) -> None:
         self.root = Path(workspace).resolve()
-        for sub in ("datasets", "runs", "tmp", "exports", "logs"):
+        for sub in ("datasets", "runs", "tmp", "exports", "logs", "splits"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "lab.sqlite"
         db = sqlite3.connect(self.db_path, timeout=30.0)

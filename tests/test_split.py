@@ -62,3 +62,23 @@ def test_split_column_with_many_tiny_classes_still_draws_validation():
     data = LabeledTexts(tuple(texts), y, tuple(str(c) for c in range(30)), is_test=is_test)
     split = make_split(data, SplitSpec(seed=0))
     assert len(split.validation) > 0 and len(split.train) > 0
+
+
+def test_cached_split_is_computed_once_and_recomputed_when_the_file_is_damaged(tmp_path, monkeypatch):
+    import core.split as split_module
+
+    data = labeled({"a": 40, "b": 120})
+    calls = []
+    real = split_module.make_split
+    monkeypatch.setattr(split_module, "make_split", lambda d, s: calls.append(s) or real(d, s))
+    first = split_module.cached_split(data, SplitSpec(seed=2), tmp_path, "ds")
+    again = split_module.cached_split(data, SplitSpec(seed=2), tmp_path, "ds")
+    assert len(calls) == 1
+    assert all(np.array_equal(getattr(first, part), getattr(again, part)) for part in ("train", "validation", "test"))
+    assert np.array_equal(again.test, real(data, SplitSpec(seed=2)).test)
+    split_module.cached_split(data, SplitSpec(seed=3), tmp_path, "ds")
+    assert len(calls) == 2  # another seed is another split
+    (cached,) = [p for p in tmp_path.iterdir() if "-s2-" in p.name]
+    cached.write_bytes(b"not an npz file")
+    repaired = split_module.cached_split(data, SplitSpec(seed=2), tmp_path, "ds")
+    assert len(calls) == 3 and np.array_equal(repaired.test, first.test)

@@ -74,3 +74,18 @@ class Wider(Strategy):
 
     def model(self, ctx, spec):
         return replace(spec, units=self["units"], embedding_dim=self["embedding_dim"])
+
+
+class Pool(Strategy):
+    name = "pool"
+    label = "Pooled sequence"
+    family = "Architecture"
+    help = ("Classify from the maximum (or mean and maximum) of the recurrent layer's output over every word, "
+            "not only its final state: long texts, topics and intents keep what the final state forgets.")
+    params = (Param("mode", "choice", "max", "max: maximum over words; mean_max: mean and maximum side by side.",
+                    choices=("max", "mean_max")),)
+    uses = frozenset({"pooling"})
+    cost = 1.05
+
+    def model(self, ctx, spec):
+        return replace(spec, pooling=self["mode"])
