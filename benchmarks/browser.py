@@ -3,14 +3,17 @@ never ``playwright install``) with a fresh profile, and the definition of a
 *full render*.
 
 A full render is timed from ``page.goto`` in a new tab (so a new Streamlit
-session: websocket connect, the whole page script, every element sent and
-drawn) until (1) the page's expected content is drawn — for plotly charts, the
+session: websocket connect, the Streamlit and plotly.js bundles compiled
+again, the whole page script, every element sent and drawn) — or, for an
+in-app page switch, from the click on the page's sidebar link in a tab that
+is already open — until (1) the page's expected content is drawn — for plotly charts, the
 chart's SVG visible with its bars drawn into it, for the leaderboard the data grid's canvas — and (2)
 Streamlit reports its script run finished (``data-test-script-state =
 notRunning``, connected, no skeleton placeholders left)."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from contextlib import contextmanager
@@ -93,3 +96,17 @@ def full_render(context, base_url: str, target: Target) -> Load:
     finally:
         page.close()
     return Load(target.name, elapsed, errors)
+
+
+def navigate(page, link: str, path: str, target: Target) -> Load:
+    """Time one in-app page switch: click ``link`` in the sidebar of an open
+    tab, then wait for the new page's URL, its content, the end of the script
+    run and the removal of the previous page's (stale) elements."""
+    started = time.perf_counter()
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=re.compile(rf"^\W*{re.escape(link)}\W*$")).first.click()
+    page.wait_for_url(re.compile(rf"/{re.escape(path)}(\?|$)"))
+    target.ready(page)
+    script_done(page)
+    page.locator("[data-stale='true']").first.wait_for(state="detached")
+    elapsed = (time.perf_counter() - started) * 1000.0
+    return Load(target.name, elapsed, page.locator("[data-testid='stException']").count())

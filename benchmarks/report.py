@@ -108,8 +108,11 @@ def targets(results: dict) -> str:
          f"vs {num(get(results, 'throughput.sms.naive_macro_f1'), 3)}", mark(get(results, "throughput.sms.target_met"))],
         ["experiment (8 recipes × 3 seeds + references) ≤ 600 s", f"{num(get(results, 'experiment.wall_s'))} s",
          mark(get(results, "experiment.target_met"))],
-        ["page p95 while 2 runs train < 1000 ms", f"{num(get(results, 'ui.p95_ms_while_training'))} ms",
+        ["page p95 while 2 runs train < 1000 ms (new tab: full page load)",
+         f"{num(get(results, 'ui.p95_ms_while_training'))} ms (idle: {num(get(results, 'ui.p95_ms_idle'))} ms)",
          mark(get(results, "ui.target_met"))],
+        ["page p95 while 2 runs train < 1000 ms (switching pages in an open tab)",
+         f"{num(get(results, 'ui.page_switch.p95_ms'))} ms", mark(get(results, "ui.page_switch_target_met"))],
         ["profile a 100k-row upload < 3 s", f"{num(get(results, 'data.profile_100k_s'), 2)} s",
          mark(get(results, "data.target_met"))],
         ["training child peak RSS < 1500 MB", f"{num(get(results, 'memory.worker_peak_rss_mb'))} MB",
@@ -282,6 +285,31 @@ def ui(results: dict) -> str:
             f"{num(u.get('rows'))}-row clothing sample; Chromium (headless, fresh profile) shares the same cores. "
             "The first load of each page (the app "
             "importing it) is reported apart."]
+        switch, idle = u.get("page_switch") or {}, u.get("idle") or {}
+        if switch:
+            rows = []
+            for label, part in (("new tab, nothing training", idle.get("new_tab") or {}),
+                                ("new tab, 2 runs training", u),
+                                ("page switch, nothing training", idle.get("page_switch") or {}),
+                                ("page switch, 2 runs training", switch)):
+                for name in ("data", "compare", "compare_per_class"):
+                    if isinstance(part.get(name), dict):
+                        r = part[name]
+                        rows.append([label, name, num(r.get("p50_ms")), num(r.get("p95_ms")), num(r.get("max_ms")),
+                                     num(r.get("loads"))])
+            lines += [
+                "", f"**Switching pages in an open tab** (`ui.page_switch.p95_ms` = {num(switch.get('p95_ms'))} ms, "
+                f"p50 {num(switch.get('p50_ms'))} ms, target < {num(u.get('target_ms'))} ms: "
+                f"{mark(u.get('page_switch_target_met'))}): a click on the sidebar's *Data* or *Compare* link until "
+                "the new page's content is drawn, its script run ended and no element of the previous page is left "
+                "— what a user clicking through the app waits for. A tab's first switch to each page, when the "
+                "browser first loads that page's chart code, is not counted (while training: "
+                + ", ".join(f"{k} {num(v)} ms" for k, v in (switch.get("first_switch_ms") or {}).items())
+                + "). The same renders with nothing training show what the pages cost by themselves:", "",
+                table(["how", "page", "p50 ms", "p95 ms", "max ms", "loads"], rows), "",
+                "Most of a new tab's time is the browser, not the app: Streamlit's frontend and its 4.7 MB plotly.js "
+                "bundle are compiled again in every new tab, while an open tab has them already — compare the page-switch "
+                "rows, which include the app's whole script run."]
     if d:
         lines += ["", f"**`data.profile_100k_s` = {num(d.get('profile_100k_s'), 2)} s** for {num(d.get('rows'))} rows "
                       f"({num(d.get('mb'), 1)} MB CSV; reading + validation {num(d.get('load_s'), 2)} s, profile "

@@ -79,7 +79,7 @@ def run_fingerprint(spec: ExperimentSpec, recipe: str, seed: int) -> str:
     """Everything that affects a run's numbers: dataset, split, recipe with all
     parameter values, training settings, seed, library versions and the
     version of the code's results (``RESULTS_VERSION``)."""
-    full = [] if is_reference(recipe) else [dict(name=s.name, **s.values) for s in build(recipe)]
+    full = [] if is_reference(recipe) else [dict(name=s.name, **s.values, **s.inputs()) for s in build(recipe)]
     payload = {
         "dataset": spec.dataset_id, "split": [spec.test_share, spec.validation_share], "recipe": recipe,
         "params": full, "settings": None if is_reference(recipe) else spec.settings.to_json(), "seed": seed,
@@ -99,7 +99,10 @@ def validate(store: Store, spec: ExperimentSpec) -> ExperimentSpec:
     recipes: list[str] = [BASELINE]
     for text in spec.recipes:
         recipe = canonical_recipe(text)
-        check_label_type(build(recipe), _LabelType(bool(data_info["ordinal"]), bool(data_info["has_target"])))
+        strategies = build(recipe)
+        check_label_type(strategies, _LabelType(bool(data_info["ordinal"]), bool(data_info["has_target"])))
+        for strategy in strategies:
+            strategy.check()
         if recipe not in recipes:
             recipes.append(recipe)
     unknown = [r for r in spec.references if r not in REFERENCES]

@@ -40,14 +40,26 @@ def class_distribution(profile: Profile, *, log_scale: bool = False) -> go.Figur
     return _layout(fig, f"Class distribution — imbalance ratio {profile.imbalance_ratio:.1f}")
 
 
-def length_histogram(profile: Profile, y: np.ndarray, *, max_classes: int = 12) -> go.Figure:
-    lengths = profile.token_lengths
-    frame = pd.DataFrame({"tokens": lengths, "class": [plain(profile.classes[i]) for i in y]})
-    top = frame["class"].value_counts().index[:max_classes]
-    frame = frame[frame["class"].isin(top)]
+def length_histogram(profile: Profile, y: np.ndarray, *, max_classes: int = 12, bins: int = 40) -> go.Figure:
+    """Share of each class's texts per token-length bin, binned here: shipping
+    every row's length to the browser (a plotly histogram) made the Data page's
+    figure grow with the dataset (100k numbers for a 100k-row upload)."""
+    lengths = np.asarray(profile.token_lengths)
+    y = np.asarray(y)
     cap = int(np.percentile(lengths, 99)) + 1 if len(lengths) else 1
-    fig = px.histogram(frame[frame["tokens"] <= cap], x="tokens", color="class", barmode="overlay", histnorm="percent",
-                       nbins=40, opacity=0.55, color_discrete_sequence=PALETTE)
+    edges = np.histogram_bin_edges(lengths[lengths <= cap], bins=bins, range=(0, cap))
+    centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    counts = np.bincount(y, minlength=len(profile.classes)) if len(y) else np.zeros(len(profile.classes), int)
+    top = [c for c in np.argsort(-counts, kind="stable")[:max_classes] if counts[c]]
+    fig = go.Figure()
+    for i, c in enumerate(top):
+        share = 100.0 * np.histogram(lengths[(y == c) & (lengths <= cap)], bins=edges)[0] / counts[c]
+        name = plain(profile.classes[c])
+        fig.add_bar(x=centres, y=share, width=widths, name=name, opacity=0.55, marker_color=PALETTE[i % len(PALETTE)],
+                    customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                    hovertemplate="%{fullData.name}<br>%{customdata[0]:.0f}–%{customdata[1]:.0f} tokens: "
+                                  "%{y:.1f}%<extra></extra>")
+    fig.update_layout(barmode="overlay", legend_title_text="class")
     fig.update_xaxes(title="tokens per text (up to the 99th percentile)")
     fig.update_yaxes(title="% of the class")
     return _layout(fig, "Text length per class")

@@ -23,6 +23,7 @@ class ModelSpec:
     dropout: float = 0.2
     dense_layers: tuple[int, ...] = ()
     dense_dropout: float = 0.3
+    embedding_trainable: bool = True
     pooling: str = "last"  # last: the final state | max: the maximum of every step's output
 
 
@@ -79,7 +80,8 @@ def build_model(spec: ModelSpec, vocab_size: int, head: Head, *, output_bias: np
     The last hidden layer is named ``features``: two-stage strategies
     (feature-space SMOTE) read sentence representations from it."""
     ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, name="embedding")(ids)
+    x = layers.Embedding(vocab_size, spec.embedding_dim, mask_zero=True, trainable=spec.embedding_trainable,
+                         name="embedding")(ids)
     pooled = spec.pooling != "last"
     for i in range(spec.recurrent_layers):
         last = i == spec.recurrent_layers - 1

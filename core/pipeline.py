@@ -124,6 +124,7 @@ class RunContext:
     spec: Any = None
     loss_fn: Any = None
     output_bias: np.ndarray | None = None
+    embedding_init: np.ndarray | None = None  # starting embedding rows (pretrained vectors)
     _encoded: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property

@@ -75,6 +75,8 @@ def default_loss(ctx: RunContext):
 
 def new_model(ctx: RunContext) -> keras.Model:
     model = build_model(ctx.spec, len(ctx.encoder.vocabulary), ctx.head, output_bias=ctx.output_bias)
+    if ctx.embedding_init is not None:
+        model.get_layer("embedding").set_weights([ctx.embedding_init])
     model.compile(optimizer=keras.optimizers.Adam(ctx.settings.learning_rate, clipnorm=1.0),
                   loss=ctx.loss_fn or default_loss(ctx))
     return model

@@ -31,10 +31,11 @@ NUMBERS = (
     [f"throughput.{k}" for k in THROUGHPUT] + [f"throughput.sms.{k}" for k in THROUGHPUT]
     + ["throughput.fraction_of_peak", "throughput.peak_gflops", "experiment.wall_s", "experiment.runs",
        "ui.p50_ms_while_training", "ui.p95_ms_while_training", "data.profile_100k_s", "memory.worker_peak_rss_mb",
-       "memory.app_rss_mb", "scaling.slots_speedup"]
+       "memory.app_rss_mb", "scaling.slots_speedup", "ui.p95_ms_idle", "ui.page_switch.p95_ms",
+       "ui.idle.page_switch.p95_ms", "quality.lstm_wins_with_extras"]
     + [f"scaling.size.{size}.{k}" for size in ("1k", "5k", "20k") for k in ("wall_s", "samples_per_s")]
     + [f"scaling.slots.{slots}.{k}" for slots in ("1", "2") for k in ("wall_s", "samples_per_s")]
-    + [f"quality.{d}.{r}.{m}_mean" for d in DATASET_KEYS for r in RECIPES for m in QUALITY_METRICS]
+    + [f"quality.{d}.{r}.{m}_mean" for d in DATASET_KEYS for r in RECIPES + ("pool",) for m in QUALITY_METRICS]
 )
 PRESENT = (  # may be null: std over a single --quick seed, a recipe no dataset favours
     [f"quality.{d}.{r}.{m}_std" for d in DATASET_KEYS for r in RECIPES for m in QUALITY_METRICS]

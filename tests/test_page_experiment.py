@@ -45,3 +45,15 @@ def test_bad_recipe_text_gives_a_clear_message(filled_copy):
     at = through_app("pages/experiment.py")
     at.text_area[0].input("focal(gamma=-3)").run()
     assert any("outside the allowed range" in e.value for e in at.error)
+
+
+def test_pretrained_vectors_with_a_missing_file_is_refused_with_the_path_and_no_runs(filled_copy, tmp_path):
+    store = Store(filled_copy["root"])
+    before = len(store.runs())
+    at = through_app("pages/experiment.py")
+    at.checkbox(key="use.pretrained_vectors").check().run()
+    at.text_input(key="param.pretrained_vectors.path").input(str(tmp_path / "glove.txt")).run()
+    next(b for b in at.button if b.label == "Submit experiment").click().run()
+    assert not at.exception
+    assert any("glove.txt is not a file on this machine" in e.value for e in at.error)
+    assert len(store.runs()) == before

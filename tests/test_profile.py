@@ -11,6 +11,7 @@ import pytest
 from core.dataset import LabeledTexts
 from core.profile import compute_profile, format_profile, has_tokens, token_lengths
 from core.split import duplicate_groups
+from tests.conftest import labeled
 
 
 def dataset(texts: list[str], labels: list[str], classes: tuple[str, ...] | None = None) -> LabeledTexts:
@@ -172,3 +173,15 @@ def test_profile_of_100k_rows_takes_seconds_not_minutes() -> None:
     start = time.perf_counter()
     compute_profile(data)
     assert time.perf_counter() - start < 15.0
+
+
+def test_length_histogram_ships_bins_not_rows_and_each_class_sums_to_100_percent():
+    from core.figures import length_histogram
+
+    data = labeled({"rare": 30, "common": 3000})
+    profile = compute_profile(data)
+    fig = length_histogram(profile, data.y, bins=20)
+    assert [t.name for t in fig.data] == ["common", "rare"]
+    for trace in fig.data:
+        assert trace.type == "bar" and len(trace.y) == 20  # bins, however many rows
+        assert 98.0 <= sum(trace.y) <= 100.0 + 1e-9  # the 1% longest texts lie beyond the 99th percentile

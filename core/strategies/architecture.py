@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core import vectors
 from core.strategies.base import Param, Strategy
 
 
@@ -89,3 +90,30 @@ class Pool(Strategy):
 
     def model(self, ctx, spec):
         return replace(spec, pooling=self["mode"])
+
+
+class PretrainedVectors(Strategy):
+    name = "pretrained_vectors"
+    label = "Pretrained word vectors"
+    family = "Architecture"
+    help = ("Start the embedding from a word-vectors file on this machine (GloVe, word2vec or fastText text "
+            "format), so words the labeled rows teach poorly start with their general meaning. The embedding "
+            "width becomes the file's.")
+    params = (
+        Param("path", "str", "", "Full path of the vectors file (text format: a word and its numbers per line)."),
+        Param("trainable", "bool", True, "Fine-tune the vectors during training (off: keep them fixed)."),
+    )
+    uses = frozenset({"embedding"})
+
+    def check(self):
+        vectors.read_header(self["path"])
+
+    def inputs(self):
+        return {"file": vectors.identity(self["path"])}
+
+    def model(self, ctx, spec):
+        init = vectors.embedding_matrix(self["path"], ctx.encoder.vocabulary, ctx.rng(salt=77))
+        ctx.embedding_init = init.matrix
+        ctx.notes.append(f"pretrained vectors for {init.found:,} of {len(ctx.encoder.vocabulary) - 2:,} "
+                         "vocabulary words")
+        return replace(spec, embedding_dim=int(init.matrix.shape[1]), embedding_trainable=self["trainable"])

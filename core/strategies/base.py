@@ -94,6 +94,14 @@ class Strategy:
         """What this strategy takes over (may depend on parameter values)."""
         return self.uses
 
+    def check(self) -> None:
+        """Raise InputError if this strategy cannot run on this machine (called
+        when an experiment is submitted, so the user hears it at once)."""
+
+    def inputs(self) -> dict[str, str]:
+        """Identity of outside inputs (files) that change results, for fingerprints."""
+        return {}
+
     # ----- hooks: the defaults do nothing -----
     def relabel(self, ctx: "RunContext") -> None:
         """Change the label set (merging) or targets, before anything is fitted."""

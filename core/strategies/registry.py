@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.errors import InputError
 from core.recipe import Recipe, parse_recipe
-from core.strategies.architecture import Bidirectional, DenseHead, Gru, Pool, Stacked, Wider
+from core.strategies.architecture import Bidirectional, DenseHead, Gru, Pool, PretrainedVectors, Stacked, Wider
 from core.strategies.augmentation import Augment
 from core.strategies.base import Strategy, StrategyInfo
 from core.strategies.decision import Threshold
@@ -22,7 +22,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
         ClassWeight, Focal, ClassBalancedFocal, LogitAdjusted, PriorBias,
         RandomOversample, RandomUndersample, OverUnder, BalancedBatches, Augment,
         FeatureSmote, EasyEnsemble, Boosting,
-        Stacked, Bidirectional, DenseHead, Gru, Wider, Pool,
+        Stacked, Bidirectional, DenseHead, Gru, Wider, Pool, PretrainedVectors,
         OrdinalRegression, Coral, Threshold, Merge,
     )
 }
