@@ -8,7 +8,6 @@ distinct batch shapes (each one a retrace of the training function) small.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -137,22 +136,20 @@ def n_batches(n_rows: int, batch_size: int, chunk_batches: int = 32) -> int:
     return full * chunk_batches + int(np.ceil(rest / batch_size))
 
 
-_INFERENCE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def inference_function(model):
     """``model(ids, training=False)`` as one graph function for every batch shape.
 
     Calling a Keras model eagerly runs the recurrent loop step by step in
     Python (≈10 s of a 40 s run went there), and ``model.predict`` retraces per
-    new bucket length; one trace with a ``(None, None)`` signature avoids both."""
-    fn = _INFERENCE.get(model)
+    new bucket length; one trace with a ``(None, None)`` signature avoids both.
+    Kept on the model itself, so it goes when the model goes."""
+    fn = getattr(model, "_lab_inference", None)
     if fn is None:
         import tensorflow as tf
 
         fn = tf.function(lambda ids: model(ids, training=False),
                          input_signature=[tf.TensorSpec((None, None), tf.int32)])
-        _INFERENCE[model] = fn
+        object.__setattr__(model, "_lab_inference", fn)  # past Keras's attribute tracking
     return fn
 
 

@@ -48,3 +48,13 @@ def test_predict_scores_matches_the_eager_model_in_input_order():
     scores = predict_scores(model, seqs, max_len=64, batch_size=3)
     eager = np.concatenate([np.asarray(model(s[None, :], training=False)) for s in seqs])
     assert np.allclose(scores, eager, atol=1e-5)
+
+
+def test_a_model_that_has_predicted_still_saves_and_loads(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = build_model(ModelSpec(embedding_dim=6, units=5), 50, Head("softmax", 2))
+    seqs = [np.array([3, 4, 5], dtype=np.int32), np.array([9], dtype=np.int32)]
+    before = predict_scores(model, seqs, max_len=8)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", compile=False, safe_mode=True)
+    assert np.allclose(predict_scores(loaded, seqs, max_len=8), before, atol=1e-6)
