@@ -235,3 +235,18 @@ def test_single_word_with_synonyms_is_changed_by_a_fallback_operation():
                        params=AugmentParams(operations=("swap", "synonym")))
     assert len(out) == 3
     assert all(new != "Good" and new[0].isupper() for _, new in out)
+
+
+def test_synonyms_come_only_from_known_words_so_no_new_unknown_tokens_appear():
+    from core.augment import words_of
+
+    texts = ["the film was good and the actors were happy", "a big house near the quiet river",
+             "the movie was great", "a large home with a glad owner"]
+    known = words_of(texts)
+    free = augment_rows(texts, [0, 1], 60, seed=3, params=AugmentParams(rate=0.4))
+    limited = augment_rows(texts, [0, 1], 60, seed=3, params=AugmentParams(rate=0.4), known_words=known)
+    assert len(limited) == 60
+    assert words_of([t for _, t in free]) - known  # unrestricted WordNet brings words the model never saw
+    assert words_of([t for _, t in limited]) <= known
+    changed = {t for _, t in limited} - set(texts)
+    assert any(w in words_of(changed) for w in ("movie", "great", "large", "home", "glad"))  # still rephrases

@@ -49,3 +49,15 @@ def test_registry_lists_every_strategy_with_typed_defaults_in_range():
         assert info.label and info.help
         for p in info.params:
             p.coerce(p.default, strategy=info.name)  # every default is valid
+
+
+def test_raising_a_strategys_version_changes_only_its_runs_fingerprints(monkeypatch):
+    from core.experiments import ExperimentSpec, run_fingerprint
+    from core.strategies.augmentation import Augment
+
+    spec = ExperimentSpec(dataset_id="d", recipes=("augment", "focal"))
+    before = {r: run_fingerprint(spec, r, 0) for r in ("augment", "focal", "baseline")}
+    monkeypatch.setattr(Augment, "version", Augment.version + 1)
+    after = {r: run_fingerprint(spec, r, 0) for r in ("augment", "focal", "baseline")}
+    assert after["augment"] != before["augment"]
+    assert after["focal"] == before["focal"] and after["baseline"] == before["baseline"]

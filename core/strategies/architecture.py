@@ -109,7 +109,7 @@ class PretrainedVectors(Strategy):
         vectors.read_header(self["path"])
 
     def inputs(self):
-        return {"file": vectors.identity(self["path"])}
+        return {**super().inputs(), "file": vectors.identity(self["path"])}
 
     def model(self, ctx, spec):
         init = vectors.embedding_matrix(self["path"], ctx.encoder.vocabulary, ctx.rng(salt=77))

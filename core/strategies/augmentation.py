@@ -21,6 +21,7 @@ class Augment(Strategy):
         Param("classes", "json", "minority", 'Which classes: "minority" (all but the largest) or a list of names.'),
     )
     cost = 1.5
+    version = 2  # 2: synonyms only from words of the training texts
 
     def _targets(self, ctx, counts: np.ndarray) -> dict[int, int]:
         chosen = self["classes"]
@@ -39,16 +40,17 @@ class Augment(Strategy):
         return {c: int(min(max(0, half - counts[c]), 4 * counts[c])) for c in ids}
 
     def resample(self, ctx, train):
-        from core.augment import AugmentParams, augment_rows
+        from core.augment import AugmentParams, augment_rows, words_of
 
         params = AugmentParams(rate=self["rate"])
+        known = words_of([t for t, s in zip(train.texts, train.synthetic) if not s])
         counts = train.class_counts(ctx.n_classes)
         generated: list[tuple[int, str]] = []
         for c, n_new in self._targets(ctx, counts).items():
             positions = np.flatnonzero((train.y == c) & ~train.synthetic)
             if n_new and len(positions):
                 generated += augment_rows(train.texts, positions.tolist(), n_new, seed=ctx.seed * 7919 + c,
-                                          params=params)
+                                          params=params, known_words=known)
         if not generated:
             return train
         sources = np.array([p for p, _ in generated])
@@ -61,14 +63,15 @@ class Augment(Strategy):
         return train.extend(texts, sources)
 
     def preview(self, data, *, seed: int = 0, n: int = 5):
-        from core.augment import AugmentParams, augment_rows
+        from core.augment import AugmentParams, augment_rows, words_of
 
         counts = data.class_counts()
         targets = self._targets(_PreviewContext(data), counts)
         rows = [int(r) for c in targets for r in np.flatnonzero(data.y == c)[:50]]
         if not rows:
             return None
-        pairs = augment_rows(list(data.texts), rows, n, seed=seed, params=AugmentParams(rate=self["rate"]))
+        pairs = augment_rows(list(data.texts), rows, n, seed=seed, params=AugmentParams(rate=self["rate"]),
+                             known_words=words_of(data.texts))
         return [{"class": data.classes[data.y[r]], "original": data.texts[r], "generated": t} for r, t in pairs]
 
 

@@ -75,6 +75,7 @@ class Strategy:
     uses: ClassVar[frozenset[str]] = frozenset()
     needs_ordinal: ClassVar[bool] = False  # ordinal labels (or a continuous target) required
     cost: ClassVar[float] = 1.0  # relative training time, for the UI's estimate
+    version: ClassVar[int] = 1  # raise when this strategy's results change: its runs are trained again
 
     def __init__(self, **values: Any) -> None:
         known = {p.name: p for p in self.params}
@@ -99,8 +100,9 @@ class Strategy:
         when an experiment is submitted, so the user hears it at once)."""
 
     def inputs(self) -> dict[str, str]:
-        """Identity of outside inputs (files) that change results, for fingerprints."""
-        return {}
+        """What besides the parameter values changes results, for run fingerprints:
+        outside files' identity, and the strategy's version once raised."""
+        return {} if self.version == 1 else {"version": str(self.version)}
 
     # ----- hooks: the defaults do nothing -----
     def relabel(self, ctx: "RunContext") -> None:
