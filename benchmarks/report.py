@@ -106,6 +106,9 @@ def targets(results: dict) -> str:
         ["throughput ratio (SMS) ≥ 3, macro-F1 ≥ naive − 0.01",
          f"×{num(get(results, 'throughput.sms.ratio'), 2)}; F1 {num(get(results, 'throughput.sms.lab_macro_f1'), 3)} "
          f"vs {num(get(results, 'throughput.sms.naive_macro_f1'), 3)}", mark(get(results, "throughput.sms.target_met"))],
+        ["fraction of the machine's fp32 peak ≥ 0.15",
+         f"{num(get(results, 'throughput.fraction_of_peak'), 3)} of {num(get(results, 'throughput.peak_gflops'))} "
+         "GFLOP/s", mark(below(0.15, get(results, "throughput.fraction_of_peak")))],
         ["experiment (8 recipes × 3 seeds + references) ≤ 600 s", f"{num(get(results, 'experiment.wall_s'))} s",
          mark(get(results, "experiment.target_met"))],
         ["page p95 while 2 runs train < 1000 ms (new tab: full page load)",
