@@ -227,6 +227,13 @@ def within(synonyms: Synonyms, known: frozenset[str]) -> Synonyms:
     return MappingProxyType(out)
 
 
+@lru_cache(maxsize=2)
+def _known_synonyms(known: frozenset[str]) -> Synonyms:
+    """``within`` the WordNet table, once per training vocabulary (a run augments
+    several classes with the same one)."""
+    return within(load_synonyms(), known)
+
+
 def augment_rows(texts: Sequence[str], source_rows: Sequence[int], n_new: int, *,
                  seed: int, params: AugmentParams = AugmentParams(), known_words: frozenset[str] | None = None
                  ) -> list[tuple[int, str]]:
@@ -243,7 +250,7 @@ def augment_rows(texts: Sequence[str], source_rows: Sequence[int], n_new: int, *
     if n_new <= 0 or len(source_rows) == 0:
         return []
     rng = np.random.default_rng(seed)
-    synonyms = load_synonyms() if known_words is None else within(load_synonyms(), known_words)
+    synonyms = load_synonyms() if known_words is None else _known_synonyms(known_words)
     order = [source_rows[i] for i in rng.permutation(len(source_rows))]
     stuck: set[int] = set()
     out: list[tuple[int, str]] = []

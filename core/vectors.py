@@ -95,23 +95,26 @@ def embedding_matrix(raw: str, vocabulary: Sequence[str], rng: np.random.Generat
     matrix = np.zeros((len(vocabulary), header.dim), dtype=np.float32)
     exact = np.zeros(len(vocabulary), dtype=bool)
     seen = np.zeros(len(vocabulary), dtype=bool)
-    with _open(header.path) as f:
-        for line_no, line in enumerate(f, start=1):
-            if line_no == 1 and header.has_count_line:
-                continue
-            word, _, rest = line.rstrip().partition(" ")
-            i = index.get(word)
-            if i is None:
-                i = index.get(word.lower())
-                if i is None or exact[i] or seen[i]:
+    try:
+        with _open(header.path) as f:
+            for line_no, line in enumerate(f, start=1):
+                if line_no == 1 and header.has_count_line:
                     continue
-            parts = rest.split()
-            if len(parts) != header.dim:
-                raise InputError(f"{header.path}, line {line_no}: {len(parts)} numbers where the file's first "
-                                 f"vector has {header.dim}.")
-            matrix[i] = _floats(parts, header.path, line_no)
-            seen[i] = True
-            exact[i] |= word == vocabulary[i]
+                word, _, rest = line.rstrip().partition(" ")
+                i = index.get(word)
+                if i is None:
+                    i = index.get(word.lower())
+                    if i is None or exact[i] or seen[i]:
+                        continue
+                parts = rest.split()
+                if len(parts) != header.dim:
+                    raise InputError(f"{header.path}, line {line_no}: {len(parts)} numbers where the file's first "
+                                     f"vector has {header.dim}.")
+                matrix[i] = _floats(parts, header.path, line_no)
+                seen[i] = True
+                exact[i] |= word == vocabulary[i]
+    except OSError as exc:  # unreadable midway (removed, permissions, I/O error)
+        raise InputError(f"pretrained_vectors: cannot read {header.path}: {exc.strerror or exc}.") from None
     found = int(seen.sum())
     if found == 0:
         raise InputError(f"{header.path}: none of this dataset's {len(vocabulary) - 2:,} vocabulary words has a "
