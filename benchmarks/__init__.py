@@ -3,8 +3,8 @@
 
 Writes ``BENCHMARKS.md`` (human-readable) and ``benchmarks/results.json``
 (machine-readable, merged across invocations) under ``--out``. Every LSTM run
-goes through the product itself: ``core.store`` + ``core.worker`` (spawned run
-children) + ``core.runner``. The one deliberate exception is the *naive*
+goes through the product itself: ``core.jobs.store`` + ``core.jobs.worker`` (spawned run
+children) + ``core.jobs.runner``. The one deliberate exception is the *naive*
 tutorial pipeline of the throughput section, the thing we compare against.
 
 Sections (one module each): ``throughput`` (incl. fraction of peak),

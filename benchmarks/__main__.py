@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in results_file.flatten(new).items():
             if not isinstance(value, (list, dict)):
                 print(f"{key} = {value:.4g}" if isinstance(value, float) else f"{key} = {value}", flush=True)
-    from benchmarks.report import write_report
+    from benchmarks.benchmarks_md import write_report
 
     report = write_report(out, results_file.load(out))
     ctx.log(f"wrote {report} and {results_file.results_path(out)} in {time.time() - started_all:.0f} s")

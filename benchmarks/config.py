@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.pipeline import TrainSettings
 from benchmarks import RECIPES
+from core.settings import TrainSettings
 
 # Small enough that a run child spends most of its time starting up.
 TINY = TrainSettings(epochs=1, batch_size=64, patience=1, vocab_size=2000, max_len=48, embedding_dim=16, units=16)
@@ -61,7 +61,7 @@ QUICK = Config(
     quick=True, settings=TINY, throughput_rows=600, sms_rows=400, throughput_seeds=(0, 1),
     naive_batch=64, naive_length_cap=200, peak_n=1024, peak_min_seconds=0.3,
     experiment_rows=400, experiment_seeds=1, experiment_recipes=RECIPES[:2],
-    profile_rows=20_000, ui_loads_per_target=7, ui_display_settings=TINY,
+    profile_rows=20_000, ui_loads_per_target=3, ui_display_settings=TINY,
     ui_display_seeds=1, ui_display_references=False, ui_display_recipes=("baseline",), ui_rows=400, memory_rows=400,
     quality_seeds=1,
     quality_caps={"sms_spam": 200, "clothing_stars": 200, "vader_tweets": 200, "banking77": 1000, "reuters_r8": 200},

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from core.store import Store
 from benchmarks.config import Config
+from core.jobs.store import Store
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The shared evaluation datasets, loaded through the product's own table
-reader (``core.tables``) so the benchmark sees exactly what a user's upload
+reader (``core.data.readers`` + ``core.data.validation``) so the benchmark sees exactly what a user's upload
 would give, plus the stratified samples the sections train on."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from core.dataset import ColumnChoice, LabeledTexts
-from core.tables import read_table, to_labeled_texts
+from core.data.dataset import ColumnChoice, LabeledTexts
+from core.data.readers import read_table
+from core.data.validation import to_labeled_texts
 
 R8 = ("earn", "acq", "crude", "trade", "money-fx", "interest", "ship", "grain")
 
@@ -56,7 +57,7 @@ def resolve_datasets_dir(given: str | None, repo_root: Path) -> Path:
 
 @lru_cache(maxsize=None)
 def load(key: str, datasets_dir: str) -> LabeledTexts:
-    """A whole shared dataset, validated by ``core.tables`` (cached per process)."""
+    """A whole shared dataset, validated by ``core.data.validation`` (cached per process)."""
     spec = DATASETS[key]
     table = read_table(Path(datasets_dir) / spec.path)
     if spec.keep_labels:

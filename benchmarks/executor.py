@@ -1,5 +1,5 @@
 """``python -m benchmarks.executor WORKSPACE [--threads N]``: execute queued
-runs one after another in this process with ``core.runner.execute_run`` — the
+runs one after another in this process with ``core.jobs.runner.execute_run`` — the
 very function a worker's run child calls — until the queue is empty.
 
 Used only by ``--quick`` for the quality section, where tiny runs would spend
@@ -21,10 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from core import train
-    from core.pipeline import Cancelled
-    from core.runner import execute_run
-    from core.store import Status, Store
+    from core.jobs.runner import execute_run
+    from core.jobs.store import Status, Store
+    from core.keras import train
+    from core.runs.types import Cancelled
 
     train.configure_threads(args.threads)
     store = Store(args.workspace)

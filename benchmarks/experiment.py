@@ -2,18 +2,18 @@
 references on the 10,000-row clothing sample, product defaults, default
 slots, in a fresh workspace — the wall time a user waits from pressing
 *Submit* until every run has ended (worker start-up included), against the
-product's own estimate (``core.experiments.estimate``)."""
+product's own estimate (``core.jobs.experiments.estimate``)."""
 
 from __future__ import annotations
 
 import time
 
-from core.experiments import ExperimentSpec, estimate
-from core.settings import Settings
-from core.store import Status
 from benchmarks import datasets
 from benchmarks.context import Context
 from benchmarks.lab import queue, run_rows, serve
+from core.jobs.experiments import ExperimentSpec, estimate
+from core.jobs.store import Status
+from core.settings import Settings
 
 TARGET_S = 600.0
 
@@ -28,7 +28,7 @@ def run(ctx: Context) -> dict:
         spec = ExperimentSpec(dataset_id=dataset_id, **spec_kwargs)
         submitted = time.time()
         experiment_id = queue(store, spec, references=True)
-        ctx.log(f"experiment: {len(store.runs(experiment_id=experiment_id))} runs queued; serving")
+        ctx.log(f"experiment: {len(store.runs(experiment=experiment_id))} runs queued; serving")
         served = serve(store, ctx.logs("experiment"), timeout_s=cfg.worker_timeout_s)
         rows = run_rows(store, experiment_id)
     ended = max(r["finished"] or served.ended for r in rows)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from core.figures import PALETTE, plain
+from core.results.figures import PALETTE, plain
 
 THROUGHPUT = "throughput.html"
 QUALITY = "quality.html"

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from core.experiments import ExperimentSpec, run_fingerprint, submit, validate
-from core.references import is_reference
-from core.runner import load_result
-from core.store import Status, Store
 from benchmarks.processes import Service, child_env, rss_mb
+from core.jobs.experiments import ExperimentSpec, run_fingerprint, submit, validate
+from core.jobs.store import Status, Store
+from core.results.files import load_result
+from core.runs.references import is_reference
 
 
 def queue(store: Store, spec: ExperimentSpec, *, references: bool = True) -> int:
@@ -39,7 +39,7 @@ def cancel_leftovers(store: Store) -> int:
     """Cancel runs still queued from an earlier, interrupted benchmark (their
     finished siblings are reused by fingerprint when the experiment is
     submitted again)."""
-    return sum(store.cancel(r.id) == "cancelled" for r in store.runs(status=Status.QUEUED.value))
+    return sum(store.cancel(r.id) == "cancelled" for r in store.runs(status=Status.QUEUED))
 
 
 @dataclass
@@ -74,7 +74,7 @@ def serve(store: Store, log_dir: Path, *, slots: int | None = None, timeout_s: f
     try:
         deadline = time.monotonic() + timeout_s
         while worker.alive():
-            for run in store.runs(status=Status.RUNNING.value):
+            for run in store.runs(status=Status.RUNNING):
                 if run.pid and not is_reference(run.recipe):
                     peak = rss_mb(run.pid, "VmHWM")
                     if peak is not None:
@@ -95,7 +95,7 @@ def serve(store: Store, log_dir: Path, *, slots: int | None = None, timeout_s: f
 def run_rows(store: Store, experiment_id: int) -> list[dict]:
     """One dict per run: recipe, seed, status, start/end, and for finished
     LSTM runs fit_seconds, trained_samples, epochs run and macro-F1."""
-    runs = store.runs(experiment_id=experiment_id)
+    runs = store.runs(experiment=experiment_id)
     metrics = store.metrics([r.id for r in runs])
     macro = {int(row.run_id): row.value for row in metrics.itertuples()
              if row.scope == "overall" and row.name == "macro_f1"}

@@ -11,13 +11,13 @@
 
 from __future__ import annotations
 
-from core.experiments import ExperimentSpec
 from benchmarks import datasets
 from benchmarks.app import PAGES, start_app
 from benchmarks.browser import chromium, script_done, settled
 from benchmarks.context import Context
 from benchmarks.lab import queue, require_finished, run_rows, serve
 from benchmarks.processes import rss_mb
+from core.jobs.experiments import ExperimentSpec
 
 WORKER_TARGET_MB = 1500.0
 APP_TARGET_MB = 500.0

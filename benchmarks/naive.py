@@ -6,13 +6,13 @@ token lengths, capped at 200), ``Embedding(mask_zero=True) → LSTM →
 Dense(softmax)``, Adam with its defaults, ``model.fit`` with TensorFlow's
 default threading, batch 64, a fixed number of epochs and no early stopping.
 It trains on the same training rows as the product's split for each seed
-(``core.split.make_split``) and is scored on the same test rows with the
-product's metrics (``core.evaluate``), seeds one after the other.
+(``core.data.split.make_split``) and is scored on the same test rows with the
+product's metrics (``core.runs.evaluate``), seeds one after the other.
 
 It also measures the token statistics the FLOP count needs: real (unpadded)
 tokens per training text for both pipelines, and how many padded positions
 each pipeline computes per real token (the product's length buckets are
-replayed with ``core.text``)."""
+replayed with ``core.keras.text``)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _lengths(texts: list[str], vocab_size: int) -> np.ndarray:
 
 def lab_padding(lengths: np.ndarray, max_len: int, batch_size: int, seed: int) -> float:
     """Padded positions the product's length-grouped batches compute per real token (one epoch)."""
-    from core import text
+    from core.keras import text
 
     real = np.minimum(lengths, max_len)
     batches = text.length_batches(real, batch_size, np.random.default_rng(seed))
@@ -48,8 +48,8 @@ def train_one(data, split, settings: dict, *, seed: int, batch_size: int, length
     import keras
     from keras import layers
 
-    from core.evaluate import evaluate
-    from core.text import fit_encoder
+    from core.keras.text import fit_encoder
+    from core.runs.evaluate import evaluate
 
     started = time.perf_counter()
     keras.utils.set_random_seed(seed)
@@ -95,8 +95,8 @@ def train_one(data, split, settings: dict, *, seed: int, batch_size: int, length
 def main(argv: list[str] | None = None) -> int:
     """JOB.json: {"workspace", "jobs": [{"name", "dataset_id"}], "seeds", "test_share", "validation_share",
     "settings", "batch_size", "length_cap"}; OUT.json: {name: [one result per seed]}."""
-    from core.split import SplitSpec, make_split
-    from core.store import Store
+    from core.data.split import SplitSpec, make_split
+    from core.jobs.store import Store
 
     job_path, out_path = (argv if argv is not None else sys.argv[1:])[:2]
     job = json.loads(open(job_path).read())

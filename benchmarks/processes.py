@@ -1,6 +1,11 @@
 """Child processes the benchmark starts (worker, app, helpers): each in its
 own session so that stopping it also stops what it started, with the
-product's defaults (no ``IMBALANCE_LAB_*`` overrides leak in from the caller)."""
+product's defaults (no ``IMBALANCE_LAB_*`` overrides leak in from the caller).
+
+The one home of these helpers: the tests (``tests/worker_helpers.py``,
+``tests/e2e/conftest.py``) and the scripts (``scripts/kill_loop.py``,
+``scripts/engine_drill.py``) import them from here; whether a pid is alive is
+``core.jobs.processes.pid_alive``."""
 
 from __future__ import annotations
 
@@ -46,6 +51,11 @@ class Service:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def check_alive(self) -> None:
+        """Raise, with the log's tail, if the process has exited."""
+        if not self.alive():
+            raise RuntimeError(f"{self.name} exited with code {self.process.returncode}:\n{self.tail()}")
+
     def tail(self, n: int = 3000) -> str:
         try:
             return self.log.read_text(errors="replace")[-n:]
@@ -62,6 +72,8 @@ class Service:
         """SIGTERM this process's group, then SIGKILL whatever is left of it."""
         pgid = self.process.pid  # start_new_session: the group id is the child's pid
         for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+            if not group_alive(pgid):
+                break
             try:
                 os.killpg(pgid, sig)
             except ProcessLookupError:
@@ -69,11 +81,9 @@ class Service:
             deadline = time.monotonic() + wait_s
             while time.monotonic() < deadline:
                 self.process.poll()
-                try:
-                    os.killpg(pgid, 0)
-                except ProcessLookupError:
+                if not group_alive(pgid):
                     break
-                time.sleep(0.1)
+                time.sleep(0.05)
             else:
                 continue
             break
@@ -82,6 +92,47 @@ class Service:
             self._log_fh.close()
         if self in _LIVE:
             _LIVE.remove(self)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether process group ``pgid`` has a member that is not a zombie. Orphans
+    that died are zombies until init reaps them, which can take seconds; they
+    count as gone."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stats = list(Path("/proc").glob("[0-9]*/stat"))
+    except OSError:
+        return True
+    for stat in stats:
+        try:
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return not stats  # no /proc: trust killpg
+
+
+def worker_service(workspace: Path, log: Path, *args: str, **env: str) -> Service:
+    """The product's worker, ``python -m core --workspace W worker ARGS``, with
+    ``child_env(workspace)`` plus ``env`` (e.g. ``IMBALANCE_LAB_WORKER_SLOTS="1"``)."""
+    return Service("worker", [sys.executable, "-m", "core", "--workspace", str(workspace), "worker", *args],
+                   child_env(workspace, **env), log)
+
+
+def wait_for(predicate, timeout: float, what: str, every: float = 0.05):
+    """Poll ``predicate`` until it returns something truthy (returned); raise
+    TimeoutError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def run_python(module: str, args: list[str], *, log: Path, env: dict[str, str] | None = None,

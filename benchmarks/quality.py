@@ -13,21 +13,21 @@ from __future__ import annotations
 import statistics
 import sys
 
-from core.experiments import ExperimentSpec, canonical_recipe
-from core.references import ALWAYS, is_reference
-from core.results import experiment_results
-from core.store import Status
 from benchmarks import EXTRA_RECIPES, RECIPES, datasets
 from benchmarks.context import Context
 from benchmarks.lab import cancel_leftovers, queue, serve
 from benchmarks.processes import Service, child_env
+from core.jobs.experiments import ExperimentSpec, canonical_recipe
+from core.jobs.store import Status
+from core.results.experiment_results import experiment_results
+from core.runs.references import ALWAYS, is_reference
 
 METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall")
 TFIDF = "ref:tfidf_lr"
 
 
 def summarise(scores: dict, recipes: list[str]) -> dict:
-    """recipe -> {metric_mean, metric_std, seeds} from core.results' metric -> recipe -> seed -> value."""
+    """recipe -> {metric_mean, metric_std, seeds} from core.results.experiment_results' metric -> recipe -> seed -> value."""
     table: dict[str, dict] = {}
     for recipe in recipes:
         row: dict = {}
@@ -89,7 +89,7 @@ def run(ctx: Context) -> dict:
         info[key] = {"title": spec_info.title, "rows": len(data), "rows_available": len(full),
                      "classes": data.n_classes, "split": spec_info.split,
                      "sampled": len(data) < len(full), "ordinal": data.ordinal}
-    runs = [r for e in experiments.values() for r in store.runs(experiment_id=e)]
+    runs = [r for e in experiments.values() for r in store.runs(experiment=e)]
     to_train = sum(r.status == Status.QUEUED.value for r in runs)
     ctx.log(f"quality: {len(runs)} runs, {len(runs) - to_train} reused from finished runs, {to_train} to train")
     if to_train:

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from core.store import atomic_write_json
+from core.files import atomic_write_json
 
 
 def results_path(out: Path) -> Path:

@@ -7,10 +7,10 @@ side, one thread each."""
 
 from __future__ import annotations
 
-from core.experiments import ExperimentSpec
 from benchmarks import datasets
 from benchmarks.context import Context
 from benchmarks.lab import lstm_window, queue, require_finished, run_rows, serve
+from core.jobs.experiments import ExperimentSpec
 
 SIZE_SLOTS = 2
 SLOTS_SIZE = "5k"

@@ -18,14 +18,13 @@ import json
 import os
 import statistics
 
-from core.experiments import ExperimentSpec
-from core.pipeline import TrainSettings
-from core.split import SplitSpec
 from benchmarks import datasets
 from benchmarks.context import Context
 from benchmarks.lab import lstm_window, queue, require_finished, run_rows, serve
 from benchmarks.processes import child_env, run_python
-
+from core.data.split import SplitSpec
+from core.jobs.experiments import ExperimentSpec
+from core.settings import TrainSettings
 
 SPLIT = SplitSpec()  # the product's default shares, as ExperimentSpec uses them
 

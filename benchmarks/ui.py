@@ -9,8 +9,8 @@
   sample. Chromium runs on the same 2 cores. One warm-up load per page (the
   app's first import of each page) is reported apart and not counted.
 * ``data.profile_100k_s``: the clothing reviews resampled (with replacement,
-  seed 0) to 100,000 rows, written as CSV bytes, then ``core.tables.read_table``
-  + ``to_labeled_texts`` + ``core.profile.compute_profile`` — what the Data page
+  seed 0) to 100,000 rows, written as CSV bytes, then ``core.data.readers.read_table``
+  + ``to_labeled_texts`` + ``core.data.profile.compute_profile`` — what the Data page
   does with an upload — timed on a quiet machine before anything else starts."""
 
 from __future__ import annotations
@@ -20,15 +20,24 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.experiments import ExperimentSpec
-from core.profile import compute_profile
-from core.store import Status
-from core.tables import read_table, to_labeled_texts
 from benchmarks import datasets
 from benchmarks.app import start_app
-from benchmarks.browser import Target, chromium, data_grid, full_render, navigate, plotly_bars, script_done
+from benchmarks.browser import (
+    Target,
+    chromium,
+    data_grid,
+    full_render,
+    navigate,
+    plotly_bars,
+    script_done,
+)
 from benchmarks.context import Context
 from benchmarks.lab import queue, start_worker
+from core.data.profile import compute_profile
+from core.data.readers import read_table
+from core.data.validation import to_labeled_texts
+from core.jobs.experiments import ExperimentSpec
+from core.jobs.store import Status
 
 TARGET_MS = 1000.0
 PROFILE_TARGET_S = 3.0
@@ -52,7 +61,7 @@ def profile_upload(ctx: Context) -> dict:
 
 def training_now(store, experiment_id: int) -> int:
     """Runs of ``experiment_id`` that are running and have reported training progress."""
-    return sum(1 for r in store.runs(experiment_id=experiment_id, status=Status.RUNNING.value)
+    return sum(1 for r in store.runs(experiment=experiment_id, status=Status.RUNNING)
                if r.progress and r.progress.get("epoch"))
 
 
@@ -69,15 +78,15 @@ def wait_training(store, experiment_id: int, n: int, worker, timeout_s: float) -
 def wait_finished(store, experiment_id: int, worker, timeout_s: float) -> None:
     """Wait until every run of ``experiment_id`` has ended; fail unless all finished."""
     deadline = time.monotonic() + timeout_s
-    ended = set(Status.ended())
-    pending = lambda: any(r.status not in ended for r in store.runs(experiment_id=experiment_id))  # noqa: E731
+    ended = {s for s in Status if s.ended}
+    pending = lambda: any(r.status not in ended for r in store.runs(experiment=experiment_id))  # noqa: E731
     while pending():
         if not worker.alive() and pending():  # checked again: it may have ended its last run and left meanwhile
             raise RuntimeError(f"the worker exited before the experiment shown on Compare ended:\n{worker.tail()}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"the experiment shown on Compare did not end within {timeout_s:.0f} s")
         time.sleep(0.5)
-    bad = [r for r in store.runs(experiment_id=experiment_id) if r.status != Status.FINISHED.value]
+    bad = [r for r in store.runs(experiment=experiment_id) if r.status != Status.FINISHED.value]
     if bad:
         raise RuntimeError(f"the experiment shown on Compare did not finish: {bad[0].recipe}: {bad[0].status} "
                            f"{bad[0].error}")
@@ -188,7 +197,7 @@ def run(ctx: Context) -> dict:
                 ui_result = measure_training(ctx, store, context, url, dataset_id, display_id, load_id)
             ui_result.update(first_load_ms=idle["first_load_ms"], idle=idle)
         finally:
-            for run in store.runs(experiment_id=load_id) if load_id is not None else []:
+            for run in store.runs(experiment=load_id) if load_id is not None else []:
                 store.cancel(run.id)
             if worker.wait(60) is None:
                 ctx.log("ui: the worker did not stop within 60 s of the cancels; stopping it")

@@ -1,5 +1,5 @@
 """``python -m benchmarks.worker_main WORKSPACE [--slots N] --report FILE``:
-the product's worker (``core.worker.run_worker``) serving until its queue is
+the product's worker (``core.jobs.worker.run_worker``) serving until its queue is
 empty, then the peak resident memory of its children written to FILE.
 
 A thin wrapper rather than ``python -m core worker`` only so that the peak
@@ -14,7 +14,7 @@ import resource
 import sys
 import time
 
-from core.worker import run_worker
+from core.jobs.worker import run_worker
 
 
 def main(argv: list[str] | None = None) -> int:

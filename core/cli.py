@@ -23,9 +23,9 @@ import time
 import tomllib
 from pathlib import Path
 
-from core.dataset import ColumnChoice
+from core.data.dataset import ColumnChoice
 from core.errors import InputError
-from core.settings import get_settings
+from core.settings import PROJECT_ROOT, get_settings
 
 EXIT_INPUT = 2
 
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _choice(args, table) -> ColumnChoice:
-    from core.tables import suggest_columns
+    from core.data.columns import suggest_columns
 
     text_col, label_col = args.text_col, args.label_col
     if not text_col or not label_col:
@@ -115,7 +115,8 @@ def _choice(args, table) -> ColumnChoice:
 
 
 def _load(args, settings):
-    from core.tables import read_table, to_labeled_texts
+    from core.data.readers import read_table
+    from core.data.validation import to_labeled_texts
 
     table = read_table(args.file, encoding=args.encoding, settings=settings)
     data = to_labeled_texts(table, _choice(args, table), settings=settings)
@@ -125,7 +126,7 @@ def _load(args, settings):
 
 
 def cmd_profile(args, settings) -> int:
-    from core.profile import compute_profile, format_profile
+    from core.data.profile import compute_profile, format_profile
 
     _, data = _load(args, settings)
     print(format_profile(compute_profile(data)))
@@ -133,8 +134,8 @@ def cmd_profile(args, settings) -> int:
 
 
 def _spec_from_args(args, dataset_id: str, settings):
-    from core.experiments import ExperimentSpec
-    from core.pipeline import TrainSettings
+    from core.jobs.experiments import ExperimentSpec
+    from core.settings import TrainSettings
 
     overrides = {k: getattr(args, k) for k in ("epochs", "batch_size", "vocab_size", "max_len", "units",
                                                "embedding_dim") if getattr(args, k, None) is not None}
@@ -147,9 +148,9 @@ def _spec_from_toml(path: Path, store, settings, args):
     """A TOML spec: [data] file/text_col/label_col/…, [training] settings, seeds,
     and [[recipes]] entries (a list of {name=..., params...} under `steps`, or a
     `recipe = "..."` string)."""
-    from core.experiments import ExperimentSpec
-    from core.pipeline import TrainSettings
-    from core.recipe import Recipe
+    from core.jobs.experiments import ExperimentSpec
+    from core.settings import TrainSettings
+    from core.strategies.recipe import Recipe
 
     try:
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -187,7 +188,7 @@ def _ensure_worker_for_cli(store, settings, *, detached: bool):
     (unless auto-start is off)."""
     import subprocess
 
-    from core.worker import ensure_worker, lease_holder
+    from core.jobs.lease import ensure_worker, lease_holder
 
     if lease_holder(store, settings.stale_after_s):
         return None
@@ -198,22 +199,23 @@ def _ensure_worker_for_cli(store, settings, *, detached: bool):
             print("no worker is running: start one with `python -m core worker`", file=sys.stderr)
         return None
     return subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(store.root), "worker", "--until-idle"],
-                            cwd=Path(__file__).resolve().parent.parent)
+                            cwd=PROJECT_ROOT)
 
 
 def _wait(store, experiment_id: int) -> None:
+    from core.jobs.progress import run_progress
+    from core.jobs.records import Status
+
     tty = sys.stderr.isatty()
     last_line = ""
     while True:
-        runs = store.runs(experiment_id=experiment_id)
+        runs = store.runs(experiment=experiment_id)
         counts: dict[str, int] = {}
         for r in runs:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        running = [r for r in runs if r.status == "running"]
-        detail = "; ".join(
-            f"{r.recipe} s{r.seed} epoch {r.progress.get('epoch', '?')}/{r.progress.get('epochs', '?')}"
-            f" eta {r.progress.get('eta_s', '?')}s" for r in running if r.progress)
-        done = sum(counts.get(s, 0) for s in ("finished", "failed", "cancelled", "interrupted"))
+            counts[r.status.value] = counts.get(r.status.value, 0) + 1
+        detail = "; ".join(f"{r.recipe} s{r.seed} {text}" for r in runs
+                           if r.status is Status.RUNNING and (text := run_progress(r).text))
+        done = sum(r.status.ended for r in runs)
         line = f"[{done}/{len(runs)} done] " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         line += f" | {detail}" if detail else ""
         if line != last_line:
@@ -228,7 +230,12 @@ def _wait(store, experiment_id: int) -> None:
 
 
 def _show(store, experiment_id: int) -> None:
-    from core.results import experiment_results, leaderboard_text, per_class_text
+    from core.jobs.records import Status
+    from core.results.experiment_results import (
+        experiment_results,
+        leaderboard_text,
+        per_class_text,
+    )
 
     results = experiment_results(store, experiment_id)
     exp = results.experiment
@@ -236,14 +243,14 @@ def _show(store, experiment_id: int) -> None:
     print(leaderboard_text(results))
     print()
     print(per_class_text(results, "recall"))
-    failed = results.runs[results.runs["status"].isin(["failed", "interrupted", "cancelled"])]
+    failed = results.runs[results.runs["status"].isin([Status.FAILED, Status.INTERRUPTED, Status.CANCELLED])]
     for row in failed.itertuples():
         print(f"run {row.id} ({row.recipe}, seed {row.seed}) {row.status}: {row.error}")
 
 
 def cmd_experiment_run(args, settings) -> int:
-    from core.experiments import submit
-    from core.store import Store
+    from core.jobs.experiments import submit
+    from core.jobs.store import Store
 
     store = Store(settings.workspace)
     if args.file and args.file.endswith(".toml"):
@@ -254,7 +261,7 @@ def cmd_experiment_run(args, settings) -> int:
         table, data = _load(args, settings)
         spec = _spec_from_args(args, store.add_dataset(data, name=table.source), settings)
     experiment_id = submit(store, spec)
-    n_runs = len(store.runs(experiment_id=experiment_id))
+    n_runs = len(store.runs(experiment=experiment_id))
     print(f"experiment {experiment_id} submitted: {n_runs} runs in {store.root}", file=sys.stderr)
     if args.no_wait:
         _ensure_worker_for_cli(store, settings, detached=True)
@@ -272,7 +279,7 @@ def cmd_experiment_run(args, settings) -> int:
 
 
 def cmd_worker(args, settings) -> int:
-    from core.worker import run_worker
+    from core.jobs.worker import run_worker
 
     print(f"worker serving {settings.workspace.resolve()} (Ctrl+C to stop)", file=sys.stderr)
     run_worker(settings.workspace, slots=args.slots, until_idle=args.until_idle)
@@ -282,8 +289,9 @@ def cmd_worker(args, settings) -> int:
 def cmd_predict(args, settings) -> int:
     import pandas as pd
 
-    from core.predict import load_bundle, predict_recipe
-    from core.tables import read_table, suggest_columns
+    from core.data.columns import suggest_columns
+    from core.data.readers import read_table
+    from core.jobs.predict_service import load_bundle, predict_recipe
 
     table = read_table(args.file, settings=settings)
     text_col = args.text_col or suggest_columns(table.frame)[0]
@@ -297,7 +305,7 @@ def cmd_predict(args, settings) -> int:
     for j, cls in enumerate(answer["classes"]):
         out[f"p_{cls}"] = [row[j] for row in answer["proba"]]
     if args.out:
-        from core.report import safe_csv
+        from core.results.report import safe_csv
 
         Path(args.out).write_text(safe_csv(out), encoding="utf-8")
         print(f"wrote {len(out)} predictions to {args.out}", file=sys.stderr)
@@ -307,8 +315,8 @@ def cmd_predict(args, settings) -> int:
 
 
 def cmd_export(args, settings) -> int:
-    from core.predict import export_bundle
-    from core.store import Store
+    from core.jobs.predictions import export_bundle
+    from core.jobs.store import Store
 
     path = export_bundle(Store(settings.workspace), args.experiment_id, args.recipe, args.out)
     print(f"wrote {path}")
@@ -316,7 +324,7 @@ def cmd_export(args, settings) -> int:
 
 
 def cmd_runs(args, settings) -> int:
-    from core.store import Store
+    from core.jobs.store import Store
 
     store = Store(settings.workspace)
     if args.action == "list":
@@ -355,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "experiment":
             if args.action == "run":
                 return cmd_experiment_run(args, settings)
-            from core.store import Store
+            from core.jobs.store import Store
 
             store = Store(settings.workspace)
             if args.action == "show":

@@ -1,5 +1,6 @@
-"""Every cap and default in one place, each overridable by an environment
-variable named ``IMBALANCE_LAB_<FIELD>`` (upper case)."""
+"""Every cap and default in one place: ``Settings`` (caps, workspace, worker;
+each overridable by an environment variable ``IMBALANCE_LAB_<FIELD>``) and
+``TrainSettings`` (the training settings an experiment starts from)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 ENV_PREFIX = "IMBALANCE_LAB_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout: app.py, core/, data/
+DATA_DIR = PROJECT_ROOT / "data"  # the built-in sample and the synonym table
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class Settings:
     max_text_chars: int = 20_000
     min_class_rows: int = 3  # fewest rows a class needs to be split train/val/test
     default_seeds: int = 3
+    max_seeds: int = 50  # an experiment's seeds: 1 … max_seeds
     test_share: float = 0.2
     validation_share: float = 0.1
     worker_slots: int = 0  # 0 = number of cores
@@ -54,3 +58,27 @@ class Settings:
 
 def get_settings(**overrides: object) -> Settings:
     return Settings.from_env(**overrides)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Training settings shared by every recipe of an experiment; these defaults
+    are what an experiment gets unless it says otherwise (stored with it)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    patience: int = 2
+    vocab_size: int = 20_000
+    max_len: int | None = None  # None: 95th percentile of training lengths, capped at 256
+    embedding_dim: int = 64
+    units: int = 64
+    learning_rate: float = 3e-3
+    dropout: float = 0.2
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "TrainSettings":
+        known = {k: v for k, v in payload.items() if k in cls.__dataclass_fields__}
+        return cls(**known)

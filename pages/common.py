@@ -5,15 +5,11 @@ shared link keeps them) and fall back to the newest ones in the store."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from core.errors import InputError
+from core.jobs.store import Store
 from core.settings import get_settings
-from core.store import Store
-
-SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "clothing_reviews_sample.csv"
 
 
 @st.cache_resource
@@ -22,14 +18,20 @@ def _store(workspace: str) -> Store:
 
 
 def store() -> Store:
-    return _store(str(get_settings().workspace.resolve()))
+    """The workspace's store; a workspace that cannot be opened (made by a newer
+    version, unreadable, bad settings) stops the page with its message."""
+    try:
+        return _store(str(get_settings().workspace.resolve()))
+    except InputError as exc:
+        show_error(exc)
+        st.stop()
 
 
 def ensure_worker() -> None:
     """Start the worker once per session if no live worker holds the lease."""
     if st.session_state.get("_worker_checked"):
         return
-    from core.worker import ensure_worker as start
+    from core.jobs.lease import ensure_worker as start
 
     start(store().root)
     st.session_state["_worker_checked"] = True

@@ -2,13 +2,14 @@
 matrices side by side (click a cell to read its texts), curves and calibration.
 The chosen view (recipes, classes, section) lives in the URL query."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import compare, figures
-from core.recipe import BASELINE
-from core.results import MARK_SYMBOL, experiment_results, format_cell, is_lstm
+from core.jobs.records import Status
+from core.results import compare, figures
+from core.results.experiment_results import MARK_SYMBOL, experiment_results, format_cell
+from core.runs.references import is_reference
+from core.strategies.recipe import display_order
 from pages.common import experiment_picker, store
 
 
@@ -27,6 +28,12 @@ def _pooled(root: str, experiment_id: int, n_finished: int, recipe: str):
     """A recipe's test predictions pooled over seeds (read from the runs' .npz
     files once per set of finished runs, not on every rerun)."""
     return compare.pooled(_results(root, experiment_id, n_finished), store(), recipe)
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+def _confusions(root: str, experiment_id: int, n_finished: int):
+    """recipe -> (confusion summed over seeds, classes), from the runs' stored evaluations."""
+    return compare.pooled_confusions(store(), _results(root, experiment_id, n_finished))
 
 
 def pooled_for(results, recipes: list[str]) -> dict:
@@ -62,13 +69,14 @@ def confusion_grid(results, recipes, classes) -> None:
     pooled = pooled_for(results, recipes)
     if not pooled:
         return
-    matrices = {r: compare.confusion(p) for r, p in pooled.items()}
+    summed = _confusions(str(store().root), int(results.experiment["id"]), len(results.finished))
+    matrices = {r: summed[r][0] for r in pooled if r in summed}
     zmax = 1.0 if normalise else max(int(m.max()) for m in matrices.values())
     st.caption("Summed over seeds; one shared colour scale. Click a cell to read the texts behind it.")
     cols = st.columns(min(3, len(matrices)))
     for i, (recipe, cm) in enumerate(matrices.items()):
         with cols[i % len(cols)]:
-            fig = figures.confusion_heatmap(cm, pooled[recipe].classes, title=recipe, normalise=normalise, zmax=zmax,
+            fig = figures.confusion_heatmap(cm, summed[recipe][1], title=recipe, normalise=normalise, zmax=zmax,
                                             showscale=i == 0)
             event = st.plotly_chart(fig, width="stretch", key=f"cm.{recipe}", on_select="rerun",
                                     selection_mode="points")
@@ -110,10 +118,10 @@ def curves(results, recipes, classes) -> None:
         points = {}
         for r, p in pooled.items():
             if cls < len(p.classes) and (pts := compare.curve_points(p, cls, kind)) is not None:
-                points[f"{r} (Brier {compare.brier(p):.3f})" if kind == "calibration" else r] = pts
+                points[f"{r} (Brier {results.mean_score('brier', r):.3f})" if kind == "calibration" else r] = pts
         col.plotly_chart(figures.curves(points, kind=kind, title=f"{title}: {first.classes[cls]}"),
                          width="stretch")
-    lstm = [r for r in recipes if not r.startswith("ref:")]
+    lstm = [r for r in recipes if not is_reference(r)]
     st.plotly_chart(figures.learning_curves({r: compare.histories(results, store(), r) for r in lstm}),
                     width="stretch")
 
@@ -123,14 +131,12 @@ experiment_id = experiment_picker()
 if experiment_id is None:
     st.info("No experiments yet — go to **Experiment** to start one.")
     st.stop()
-n_finished = len(store().runs(experiment_id=experiment_id, status="finished"))
+n_finished = len(store().runs(experiment=experiment_id, status=Status.FINISHED))
 results = _results(str(store().root), experiment_id, n_finished)
 if results.finished.empty:
     st.info("No finished runs yet — follow progress on the **Runs** page.")
     st.stop()
-# The baseline first, then the other recipes in submission order, then the references.
-all_recipes = sorted((r for r in results.recipes if r in set(results.finished["recipe"])),
-                     key=lambda r: (not is_lstm(r), r != BASELINE))
+all_recipes = display_order(r for r in results.recipes if r in set(results.finished["recipe"]))
 c = st.columns([3, 2])
 recipes = c[0].multiselect("Recipes", all_recipes, default=query_list("recipe", all_recipes))
 classes = c[1].multiselect("Classes", list(results.classes), default=query_list("class", list(results.classes)))

@@ -2,16 +2,18 @@
 
 import streamlit as st
 
-from core.dataset import ColumnChoice
+from core.data.columns import distinct_labels, label_variants, suggest_columns
+from core.data.dataset import ColumnChoice
+from core.data.profile import compute_profile
+from core.data.readers import read_table
+from core.data.sample import add_sample
+from core.data.validation import to_labeled_texts
 from core.errors import InputError
-from core.figures import class_distribution, length_histogram
-from core.profile import compute_profile
+from core.results.figures import class_distribution, length_histogram
 from core.settings import get_settings
-from core.tables import distinct_labels, label_variants, read_table, suggest_columns, to_labeled_texts
-from pages.common import SAMPLE_PATH, current_dataset_id, set_dataset, show_error, store
+from pages.common import current_dataset_id, set_dataset, show_error, store
 
 ENCODINGS = ["auto", "utf-8", "utf-16", "latin-1", "cp1252", "iso-8859-15", "shift_jis", "gb18030", "koi8-r"]
-SAMPLE_CHOICE = ColumnChoice(text="text", label="stars", ordinal_order=("1", "2", "3", "4", "5"))
 
 
 @st.cache_data(show_spinner="Reading the file…", max_entries=8)
@@ -26,16 +28,12 @@ def _profile(dataset_id: str):
 
 
 def _register_sample() -> str | None:
-    """Store the built-in sample; None (with the reason shown) when this
-    workspace's caps (IMBALANCE_LAB_MAX_ROWS, …) are set below its size."""
+    """Store the built-in sample; None (with the reason shown) when it does not fit this installation's caps."""
     try:
-        table = read_table(SAMPLE_PATH.read_bytes(), name=SAMPLE_PATH.name, settings=get_settings())
-        data = to_labeled_texts(table, SAMPLE_CHOICE, settings=get_settings())
+        return add_sample(store(), get_settings())
     except InputError as exc:
-        st.error(f"The built-in sample cannot be loaded under this installation's limits — {exc} You can still "
-                 "upload a file within the limits.", icon="⚠️")
+        show_error(exc)
         return None
-    return store().add_dataset(data, name="Clothing reviews sample (stars)", meta={"choice": SAMPLE_CHOICE.__dict__})
 
 
 def column_form(table) -> None:

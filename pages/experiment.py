@@ -5,13 +5,19 @@ import json
 import streamlit as st
 
 from core.errors import InputError
-from core.experiments import ExperimentSpec, canonical_recipe, estimate, submit
-from core.pipeline import TrainSettings
-from core.recipe import Recipe, Step
-from core.references import ALWAYS, REFERENCES
+from core.jobs.experiments import ExperimentSpec, canonical_recipe, estimate, submit
+from core.runs.references import ALWAYS, REFERENCES
+from core.settings import TrainSettings
 from core.settings import get_settings
+from core.strategies.recipe import Recipe, Step
 from core.strategies.registry import strategy_infos
-from pages.common import current_dataset_id, ensure_worker, set_experiment, show_error, store
+from pages.common import (
+    current_dataset_id,
+    ensure_worker,
+    set_experiment,
+    show_error,
+    store,
+)
 
 
 def param_widget(strategy: str, p):
@@ -30,9 +36,9 @@ def param_widget(strategy: str, p):
     raw = st.text_input(p.name, value=p.default if isinstance(p.default, str) else json.dumps(p.default),
                         help=p.help, key=key)
     try:
-        return json.loads(raw) if raw.strip()[:1] in "{[\"" else raw
-    except json.JSONDecodeError:
-        return raw
+        return p.coerce(raw, strategy=strategy)
+    except InputError:
+        return raw  # kept as typed: the review below names the problem
 
 
 def strategy_picker(ordinal_ok: bool) -> list[Step]:
@@ -107,7 +113,7 @@ extra = st.text_area("More recipes, one per line (recipe syntax)", placeholder="
 st.subheader("2. Training settings")
 defaults = TrainSettings()
 c = st.columns(4)
-seeds = c[0].number_input("Seeds", 1, 20, get_settings().default_seeds, help="3 seeds detect only large effects; "
+seeds = c[0].number_input("Seeds", 1, get_settings().max_seeds, get_settings().default_seeds, help="3 seeds detect only large effects; "
                           "use 5–10 to tell smaller differences from noise.")
 epochs = c[1].number_input("Epochs (max, early stopping)", 1, 100, defaults.epochs)
 batch = c[2].number_input("Batch size", 8, 1024, defaults.batch_size, step=8)

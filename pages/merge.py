@@ -4,11 +4,26 @@ predicted to do, and — once retrained — what it did."""
 import streamlit as st
 
 from core.errors import InputError
-from core.figures import confusion_similarity, dendrogram, merge_effect_bars
-from core.merge import linkage_for
-from core.merge_effects import (build_mapping, merge_effect, merge_inputs, mergeable_recipes, per_seed_table,
-                                submit_merge, suggestions, suggestions_frame)
-from pages.common import ensure_worker, experiment_picker, set_experiment, show_error, store
+from core.jobs.records import Status
+from core.results.figures import confusion_similarity, dendrogram, merge_effect_bars
+from core.results.merge_effects import (
+    build_mapping,
+    merge_effect,
+    merge_inputs,
+    mergeable_recipes,
+    per_seed_table,
+    submit_merge,
+    suggestions,
+    suggestions_frame,
+)
+from core.results.merge_suggestions import linkage_for
+from pages.common import (
+    ensure_worker,
+    experiment_picker,
+    set_experiment,
+    show_error,
+    store,
+)
 
 NUMBER = st.column_config.NumberColumn(format="%.3f")
 OWN_CHOICE = "(choose the classes yourself)"
@@ -21,7 +36,7 @@ def _inputs(workspace: str, experiment_id: int, recipe: str, finished_runs: tupl
 
 
 def _finished_runs(experiment_id: int, recipe: str) -> tuple[int, ...]:
-    return tuple(r.id for r in store().runs(experiment_id=experiment_id, status="finished") if r.recipe == recipe)
+    return tuple(r.id for r in store().runs(experiment=experiment_id, status=Status.FINISHED) if r.recipe == recipe)
 
 
 def suggestion_section(inputs) -> list:

@@ -7,14 +7,21 @@ import time
 
 import streamlit as st
 
+from core.data.columns import suggest_columns
+from core.data.readers import read_table
 from core.errors import InputError
-from core.figures import prediction_bars
-from core.predict import export_bundle, prediction_result, request_prediction
-from core.report import export_name, prediction_texts, predictions_csv, predictions_wide
-from core.results import is_lstm
+from core.jobs.lease import lease_holder
+from core.jobs.predictions import export_bundle, prediction_result, request_prediction
+from core.jobs.records import Status
+from core.results.figures import prediction_bars
+from core.results.report import (
+    export_name,
+    prediction_texts,
+    predictions_csv,
+    predictions_wide,
+)
+from core.runs.references import is_reference
 from core.settings import get_settings
-from core.tables import read_table, suggest_columns
-from core.worker import lease_holder
 from pages.common import ensure_worker, experiment_picker, show_error, store
 
 MAX_TEXTS = 5_000  # one request; larger files go through the CLI with an exported bundle
@@ -23,8 +30,8 @@ START_WORKER = "python -m core worker"
 
 
 def finished_lstm_recipes(experiment_id: int) -> list[str]:
-    runs = store().runs(experiment_id=experiment_id, status="finished")
-    return list(dict.fromkeys(r.recipe for r in runs if is_lstm(r.recipe)))
+    runs = store().runs(experiment=experiment_id, status=Status.FINISHED)
+    return list(dict.fromkeys(r.recipe for r in runs if not is_reference(r.recipe)))
 
 
 def texts_input() -> list[str]:

@@ -4,9 +4,15 @@ from functools import partial
 
 import streamlit as st
 
-from core.report import (MARK_LEGEND, build_html_report, export_name, leaderboard_frame, metrics_csv,
-                         metrics_json)
-from core.results import experiment_results
+from core.results.experiment_results import experiment_results
+from core.results.report import (
+    MARK_LEGEND,
+    build_html_report,
+    export_name,
+    leaderboard_frame,
+    metrics_csv,
+    metrics_json,
+)
 from pages.common import experiment_picker, store
 
 st.title("Report")

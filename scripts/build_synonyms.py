@@ -1,6 +1,6 @@
 """Regenerate ``data/wordnet_synonyms.json.gz`` from WordNet 3.0.
 
-One-off build step, not needed at run time: ``core.augment`` only reads the
+One-off build step, not needed at run time: ``core.data.text_edits`` only reads the
 committed table, so augmentation works offline on any machine without nltk
 or WordNet installed.
 

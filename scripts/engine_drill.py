@@ -24,8 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.store import Store  # noqa: E402
-from core.worker import lease_holder, pid_alive  # noqa: E402
+from benchmarks.processes import wait_for, worker_service  # noqa: E402
+from core.jobs.lease import lease_holder  # noqa: E402
+from core.jobs.processes import pid_alive  # noqa: E402
+from core.jobs.records import Status  # noqa: E402
+from core.jobs.store import Store  # noqa: E402
 
 RECIPES = ("class_weight", "focal", "logit_adjusted", "random_oversample", "threshold")
 
@@ -49,7 +52,7 @@ def line(store: Store) -> str:
     for r in runs:
         counts[r.status] = counts.get(r.status, 0) + 1
     live = [f"{r.recipe} s{r.seed} epoch {r.progress.get('epoch', '?')}/{r.progress.get('epochs', '?')}"
-            for r in runs if r.status == "running" and r.progress]
+            for r in runs if r.status is Status.RUNNING and r.progress]
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + (" | " + "; ".join(live) if live else "")
 
 
@@ -73,40 +76,39 @@ def main() -> None:
     store = Store(workspace)
     last = ""
     def lstm_mid_epoch() -> bool:
-        return any(r.status == "running" and not r.recipe.startswith("ref:") and (r.progress or {}).get("stage") == "fit"
+        return any(r.status is Status.RUNNING and not r.recipe.startswith("ref:") and (r.progress or {}).get("stage") == "fit"
                    and 0 < (r.progress or {}).get("batch", 0) < (r.progress or {}).get("batches", 0)
                    for r in store.runs())
 
     # Kill once enough LSTM runs have finished, at a moment when another is in the middle of an epoch.
-    while (len([r for r in store.runs(status="finished") if not r.recipe.startswith("ref:")]) < args.kill_after
+    while (len([r for r in store.runs(status=Status.FINISHED) if not r.recipe.startswith("ref:")]) < args.kill_after
            or not lstm_mid_epoch()):
         if (now := line(store)) != last:
             print(f"{time.time() - started:6.1f} s  {now}", flush=True)
             last = now
         time.sleep(1)
-    before = {r.id: digest(store.root / r.result_dir) for r in store.runs(status="finished")}
+    before = {r.id: digest(store.root / r.result_dir) for r in store.runs(status=Status.FINISHED)}
     worker = lease_holder(store, 30.0)
     os.kill(worker, signal.SIGKILL)
     killed_at = time.time()
-    while pid_alive(worker):
-        time.sleep(0.1)
+    wait_for(lambda: not pid_alive(worker), 60, f"worker {worker} to die", every=0.1)
     print(f"{killed_at - started:6.1f} s  SIGKILL worker {worker} with {len(before)} runs finished", flush=True)
 
-    new_worker = subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(workspace), "worker",
-                                   "--until-idle"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    while not (interrupted := store.runs(status="interrupted")) and store.runs(status="running"):
+    new_worker = worker_service(workspace, workspace / "logs" / "engine-drill-worker.log", "--until-idle",
+                                **{k: v for k, v in env.items() if k.startswith("IMBALANCE_LAB_")})
+    while not (interrupted := store.runs(status=Status.INTERRUPTED)) and store.runs(status=Status.RUNNING):
         time.sleep(0.2)  # the new worker marks the killed runs interrupted when it starts
     for run in interrupted:
         cli(workspace, "runs", "requeue", str(run.id), stdout=subprocess.DEVNULL)
     print(f"{time.time() - started:6.1f} s  new worker {new_worker.pid}; re-queued {len(interrupted)} interrupted "
           f"runs: {', '.join(f'{r.recipe} s{r.seed}' for r in interrupted)}", flush=True)
-    while new_worker.poll() is None:
+    while new_worker.alive():
         if (now := line(store)) != last:
             print(f"{time.time() - started:6.1f} s  {now}", flush=True)
             last = now
         time.sleep(1)
     ended = max(r.finished or 0 for r in store.runs())
-    after = {r.id: digest(store.root / r.result_dir) for r in store.runs(status="finished") if r.id in before}
+    after = {r.id: digest(store.root / r.result_dir) for r in store.runs(status=Status.FINISHED) if r.id in before}
     statuses = {r.status for r in store.runs()}
     print(f"\nwall time, submit to last run: {ended - started:.0f} s ({len(store.runs())} runs, "
           f"{len(interrupted)} re-run after the kill); statuses now: {sorted(statuses)}")

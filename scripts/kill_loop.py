@@ -33,7 +33,6 @@ import resource
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from core.store import Store  # noqa: E402
+from benchmarks.processes import wait_for, worker_service  # noqa: E402
+from core.jobs.processes import pid_alive  # noqa: E402
+from core.jobs.records import Status  # noqa: E402
+from core.jobs.store import Store  # noqa: E402
 
 # A tiny model on small batches: starting a run costs little (encoding and
 # splitting grow with the rows), while an epoch still lasts about a second.
@@ -81,7 +83,7 @@ def generated_data(rows: int, seed: int = 7):
     """Three imbalanced classes (10/30/60%) whose label shows through a signal word."""
     import numpy as np
 
-    from core.dataset import LabeledTexts
+    from core.data.dataset import LabeledTexts
 
     rng = np.random.default_rng(seed)
     classes = ("bad", "ok", "good")
@@ -96,40 +98,25 @@ def generated_data(rows: int, seed: int = 7):
 
 def submit(store: Store, dataset_id: str, recipes: tuple[str, ...], name: str, *, epochs: int,
            batch_size: int) -> int:
-    from core.experiments import ExperimentSpec, submit as submit_experiment
-    from core.pipeline import TrainSettings
+    from core.jobs.experiments import ExperimentSpec
+    from core.jobs.experiments import submit as submit_experiment
+    from core.settings import TrainSettings
 
     spec = ExperimentSpec(dataset_id=dataset_id, recipes=recipes, seeds=1, name=name,
                           settings=TrainSettings(epochs=epochs, batch_size=batch_size, **TRAINING))
     return submit_experiment(store, spec)
 
 
-def wait_until(predicate, timeout: float, what: str, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def all_ended(store: Store) -> bool:
-    return all(r.status not in ("queued", "running") for r in store.runs())
-
-
-def pid_alive(pid: int) -> bool:
-    from core.worker import pid_alive as alive
-
-    return alive(pid)
+    return all(r.status.ended for r in store.runs())
 
 
 def fingerprint_files(store: Store, experiment_id: int | None = None, *, skip: set[int] = frozenset()
                       ) -> dict[str, str]:
     """sha256 of every file of every finished run (not in ``skip``), by workspace-relative path."""
     digests = {}
-    for run in store.runs(experiment_id=experiment_id):
-        if run.status == "finished" and run.reused_from is None and run.id not in skip:
+    for run in store.runs(experiment=experiment_id):
+        if run.status is Status.FINISHED and run.reused_from is None and run.id not in skip:
             for path in sorted(store.path_inside(run.result_dir).rglob("*")):
                 if path.is_file():
                     digests[str(path.relative_to(store.root))] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -141,7 +128,7 @@ def check_artifacts(store: Store, report: Report) -> tuple[int, int]:
     import numpy as np
 
     checked = models = 0
-    for run in store.runs(status="finished"):
+    for run in store.runs(status=Status.FINISHED):
         folder = store.path_inside(run.result_dir)
         try:
             result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
@@ -153,8 +140,8 @@ def check_artifacts(store: Store, report: Report) -> tuple[int, int]:
             if not run.recipe.startswith("ref:"):
                 import keras
 
-                import core.losses  # noqa: F401  registers the custom objects
-                import core.models  # noqa: F401
+                import core.keras.losses  # noqa: F401  registers the custom objects
+                import core.keras.models  # noqa: F401
 
                 keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
                 models += 1
@@ -173,11 +160,11 @@ def kill_loop(store: Store, victims: set[int], kills_wanted: int, report: Report
     while len(report.kills) < kills_wanted or pending:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {len(report.kills)} kills before the deadline")
-        done = {r.id for r in store.runs(status="finished")} - fingerprinted - victims
+        done = {r.id for r in store.runs(status=Status.FINISHED)} - fingerprinted - victims
         if done:
             finished_files.update(fingerprint_files(store, skip=fingerprinted | victims))
             fingerprinted |= done
-        for run in store.runs(status="running"):
+        for run in store.runs(status=Status.RUNNING):
             p = run.progress or {}
             if (run.id in victims and len(report.kills) < kills_wanted and run.id not in pending and run.pid
                     and p.get("stage") == "fit"
@@ -188,11 +175,11 @@ def kill_loop(store: Store, victims: set[int], kills_wanted: int, report: Report
                 pending[run.id] = kill
         for run_id, kill in list(pending.items()):
             run = store.run(run_id)
-            if run.status == "running":
+            if run.status is Status.RUNNING:
                 continue
             kill.noticed_s = time.monotonic() - kill.at
             del pending[run_id]
-            if run.status != "interrupted" or "signal 9" not in (run.error or ""):
+            if run.status is not Status.INTERRUPTED or "signal 9" not in (run.error or ""):
                 report.fail(f"run {run_id} was killed but became {run.status!r} ({run.error})")
             if pid_alive(kill.pid):
                 report.fail(f"killed child {kill.pid} of run {run_id} is still alive")
@@ -217,11 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     deadline = started + args.timeout
     workspace = Path(args.workspace or tempfile.mkdtemp(prefix="kill-loop-")) / "workspace"
     store = Store(workspace)
-    env = {**os.environ, "IMBALANCE_LAB_NO_AUTOSTART": "1", "IMBALANCE_LAB_HEARTBEAT_S": "0.5",
-           "IMBALANCE_LAB_WORKER_SLOTS": str(args.parallel), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    log = open(workspace / "logs" / "kill-loop-worker.log", "ab")
-    worker = subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(workspace), "worker"], cwd=PROJECT,
-                              env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    worker = worker_service(workspace, workspace / "logs" / "kill-loop-worker.log", IMBALANCE_LAB_HEARTBEAT_S="0.5",
+                            IMBALANCE_LAB_WORKER_SLOTS=str(args.parallel), TF_CPP_MIN_LOG_LEVEL="3")
     report = Report()
     print(f"kill loop: workspace {workspace}, {args.kills} kills, {args.parallel} at a time", flush=True)
     before: dict[str, str] = {}
@@ -229,31 +213,29 @@ def main(argv: list[str] | None = None) -> int:
         dataset_id = store.add_dataset(generated_data(args.rows), name="kill loop")
         experiment_id = submit(store, dataset_id, SPARED[3:] + VICTIMS, "kill loop", epochs=args.epochs,
                                batch_size=args.batch_size)
-        victims = {r.id for r in store.runs(experiment_id=experiment_id) if r.recipe in VICTIMS}
+        victims = {r.id for r in store.runs(experiment=experiment_id) if r.recipe in VICTIMS}
         loop_s = drained_s = float("nan")
         try:
             kill_loop(store, victims, args.kills, report, deadline, before)
             loop_s = time.monotonic() - started
-            wait_until(lambda: all_ended(store), deadline - time.monotonic(), "the re-queued runs to finish")
+            wait_for(lambda: all_ended(store), deadline - time.monotonic(), "the re-queued runs to finish", every=0.1)
             drained_s = time.monotonic() - started - loop_s
         except TimeoutError as exc:
             report.fail(str(exc))
         before.update(fingerprint_files(store, skip=victims | {int(k.split("/")[1]) for k in before}))
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker_code = worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker_code = worker.wait()
-        log.close()
+        worker.process.send_signal(signal.SIGTERM)
+        worker_code = worker.wait(timeout=30)
+        worker.stop(grace_s=0)  # SIGKILL whatever is left of its process group
+        if worker_code is None:
+            worker_code = worker.process.returncode
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker and every run process it reaped
     worker_cpu_s = children.ru_utime + children.ru_stime
 
     if worker_code != 0:
-        report.fail(f"the worker exited with code {worker_code} (see {log.name})")
+        report.fail(f"the worker exited with code {worker_code} (see {worker.log})")
     runs = store.runs()
-    lost = [r for r in runs if r.status != "finished"]
+    lost = [r for r in runs if r.status is not Status.FINISHED]
     for r in lost:
         report.fail(f"run {r.id} ({r.recipe}) ended {r.status}: {r.error}")
     killed_ids = {k.run_id for k in report.kills}
@@ -277,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     if staging:
         report.fail(f"staging folders left in tmp/: {', '.join(staging)}")
     folders = {p.name for p in (workspace / "runs").iterdir()}
-    expected = {str(r.id) for r in runs if r.status == "finished" and r.reused_from is None}
+    expected = {str(r.id) for r in runs if r.status is Status.FINISHED and r.reused_from is None}
     if folders != expected:
         report.fail(f"runs/ holds {sorted(folders)}, expected {sorted(expected)}")
 

@@ -15,15 +15,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import text  # noqa: E402
-from core.dataset import LabeledTexts  # noqa: E402
-from core.pipeline import TrainSettings, run_recipe  # noqa: E402
-from core.split import SplitSpec, make_split  # noqa: E402
+from core.data.dataset import LabeledTexts  # noqa: E402
+from core.data.split import SplitSpec, make_split  # noqa: E402
+from core.keras import text  # noqa: E402
+from core.keras.trainer import KerasTrainer
+from core.runs.pipeline import run_recipe  # noqa: E402
+from core.settings import TrainSettings  # noqa: E402
 
 
 def main() -> None:
@@ -46,7 +47,7 @@ def main() -> None:
     for mode in ("fixed", "bucketed"):
         text.bucket_length = (lambda longest, max_len: max_len) if mode == "fixed" else original
         started = time.perf_counter()
-        out = run_recipe(data, split, [], settings, seed=0)
+        out = run_recipe(data, split, [], settings, seed=0, trainer=KerasTrainer())
         results[mode] = out.trained_samples / out.fit_seconds
         print(f"{mode:9s} {results[mode]:7.0f} samples/s  (fit {out.fit_seconds:.1f} s, max_len "
               f"{out.encoder.max_len}, total {time.perf_counter() - started:.1f} s)", flush=True)

@@ -21,14 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import datasets  # noqa: E402
-from core.experiments import ExperimentSpec, submit  # noqa: E402
-from core.references import ALWAYS  # noqa: E402
-from core.results import experiment_results  # noqa: E402
-from core.runner import load_result  # noqa: E402
-from core.split import SplitSpec, make_split  # noqa: E402
-from core.store import Store  # noqa: E402
+from core.data.split import SplitSpec, make_split  # noqa: E402
+from core.jobs.experiments import ExperimentSpec, submit  # noqa: E402
+from core.jobs.records import Status  # noqa: E402
+from core.jobs.store import Store  # noqa: E402
+from core.jobs.worker import run_worker  # noqa: E402
+from core.results.experiment_results import experiment_results  # noqa: E402
+from core.results.files import load_result  # noqa: E402
+from core.runs.references import ALWAYS  # noqa: E402
 from core.strategies.registry import strategy_infos  # noqa: E402
-from core.worker import run_worker  # noqa: E402
 
 METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall")
 EXTRA = ("class_weight(scheme=effective,beta=0.999)", "class_weight(scheme=inverse_sqrt)",
@@ -72,7 +73,7 @@ def table(store: Store, experiment_id: int) -> str:
     results = experiment_results(store, experiment_id)
     scores = results.scores()
     scores["minority_recall"] = {}
-    for run in store.runs(experiment_id=experiment_id, status="finished"):
+    for run in store.runs(experiment=experiment_id, status=Status.FINISHED):
         rarest = rarest_class(store, run)
         recall = results.scores(f"class:{rarest}")["recall"][run.recipe][run.seed]
         scores["minority_recall"].setdefault(run.recipe, {})[run.seed] = recall
@@ -115,7 +116,7 @@ def main() -> None:
                               references=(*ALWAYS, "ref:tfidf_smote"), name=f"strategy table: {key}")
         experiment_id = submit(store, spec)
         run_worker(store.root, until_idle=True)
-        failed = [r for r in store.runs(experiment_id=experiment_id) if r.status != "finished"]
+        failed = [r for r in store.runs(experiment=experiment_id) if r.status is not Status.FINISHED]
         print(f"\n### {data.name} ({len(data):,} rows; {len(failed)} runs not finished)\n", flush=True)
         for run in failed:
             print(f"- {run.recipe} seed {run.seed}: {run.status} {run.error or ''}")

@@ -5,7 +5,8 @@ the user was shown and every exception the page raised.
 
 Usage: ``python tests/concurrent_session.py NAME GO_FILE`` with
 ``IMBALANCE_LAB_WORKSPACE`` set; ``NAME`` also seeds the texts, so each
-session's dataset is distinct."""
+session's dataset is distinct. The session creates ``GO_FILE.NAME.ready``
+once it is ready to start, then waits for ``GO_FILE``."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def messages(at: AppTest, step: str, seen: list[dict]) -> None:
 def main(name: str, go_file: str) -> None:
     seen: list[dict] = []
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    Path(f"{go_file}.{name}.ready").touch()  # imported and set up: at the starting line
     deadline = time.monotonic() + 120
     while not Path(go_file).exists():  # every session starts its first page at the same moment
         if time.monotonic() > deadline:

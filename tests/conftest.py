@@ -1,8 +1,10 @@
-"""Shared fixtures: tiny generated datasets, tiny training settings, a temporary store."""
+"""Shared fixtures: tiny generated datasets, tiny training settings, a temporary store;
+and the test tiers (markers slow, e2e, benchmark, applied from path and fixtures)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +12,9 @@ import pytest
 os.environ.setdefault("IMBALANCE_LAB_NO_AUTOSTART", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from core.dataset import LabeledTexts  # noqa: E402
-from core.pipeline import TrainSettings  # noqa: E402
-from core.store import Store  # noqa: E402
+from core.data.dataset import LabeledTexts  # noqa: E402
+from core.jobs.store import Store  # noqa: E402
+from core.settings import TrainSettings  # noqa: E402
 
 FILLER = ("the", "a", "item", "arrived", "today", "and", "it", "was", "really", "quite", "fabric", "order", "size",
           "colour", "store", "week", "bought", "this", "my", "for")
@@ -67,7 +69,7 @@ TINY_TRAINING = dict(epochs=1, batch_size=32, patience=1, vocab_size=200, max_le
 
 def run_queued(store: Store) -> None:
     """Execute every queued run in this process (what the worker's children do)."""
-    from core.runner import execute_run
+    from core.jobs.runner import execute_run
 
     while (run := store.claim_next(os.getpid())) is not None:
         execute_run(store, run.id)
@@ -78,8 +80,8 @@ def filled_workspace(tmp_path_factory):
     """A workspace with one tiny ordinal dataset and one finished experiment
     (baseline + class_weight, 2 seeds, 1 epoch, plus the references). Tests
     must not change it: copy it first (see ``filled_copy``)."""
-    from core.experiments import ExperimentSpec, submit
-    from core.pipeline import TrainSettings
+    from core.jobs.experiments import ExperimentSpec, submit
+    from core.settings import TrainSettings
 
     root = tmp_path_factory.mktemp("filled") / "workspace"
     s = Store(root)
@@ -108,3 +110,45 @@ def empty_workspace(tmp_path, monkeypatch):
     target = tmp_path / "workspace"
     monkeypatch.setenv("IMBALANCE_LAB_WORKSPACE", str(target))
     return target
+
+
+# ------------------------------------------------------------------ test tiers
+# `./scripts/test.sh -m "not slow and not e2e and not benchmark"` is the fast
+# tier; plain `./scripts/test.sh` runs everything. The markers (registered in
+# pytest.ini) are never written by hand: ``tier_markers`` derives them from a
+# test's path and the fixtures it uses, so a new test that trains or starts
+# processes through these fixtures is slow without anyone remembering it.
+
+TESTS_DIR = Path(__file__).resolve().parent
+E2E_DIR = "e2e"  # browser tests: tests/e2e/**
+BENCHMARK_MODULES = frozenset({"test_benchmarks.py"})  # runs `python -m benchmarks --quick`
+# Modules whose every test starts the worker, the app or the kill loop in processes of their own.
+SLOW_MODULES = frozenset({"test_app_restart.py", "test_concurrency.py", "test_kill_loop.py"})
+# Fixtures that train models or start processes (directly or through a fixture they use).
+SLOW_FIXTURES = frozenset({"filled_workspace", "filled_copy", "workers", "strategy_run", "cli_trained"})
+TIERS = ("slow", "e2e", "benchmark")
+
+
+def tier_markers(path: str | Path, fixturenames) -> set[str]:
+    """The tier markers of a test in the file ``path`` that uses ``fixturenames``
+    (pytest's closure: fixtures used through other fixtures are included)."""
+    path = Path(path)
+    try:
+        parts = path.resolve().relative_to(TESTS_DIR).parts
+    except ValueError:  # not under tests/
+        parts = path.parts
+    markers = set()
+    if E2E_DIR in parts[:-1]:
+        markers.add("e2e")
+    if path.name in BENCHMARK_MODULES:
+        markers.add("benchmark")
+    if path.name in SLOW_MODULES or SLOW_FIXTURES & set(fixturenames):
+        markers.add("slow")
+    return markers
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in sorted(tier_markers(item.path, item.fixturenames)):
+            item.add_marker(name)

@@ -13,9 +13,18 @@ import sqlite3
 import subprocess
 import sys
 
-from core.store import Store
-from core.worker import lease_holder
-from worker_helpers import LONG_TRAINING, PROJECT, WORKER_ENV, long_data, pid_gone, queue_runs, wait_for
+from worker_helpers import (
+    LONG_TRAINING,
+    PROJECT,
+    WORKER_ENV,
+    long_data,
+    queue_runs,
+)
+
+from benchmarks.processes import wait_for
+from core.jobs.lease import lease_holder
+from core.jobs.processes import pid_alive
+from core.jobs.store import Store
 
 APP = """
 import sys, time
@@ -67,4 +76,4 @@ def test_killing_and_restarting_the_app_while_runs_train_loses_nothing(tmp_path)
             os.killpg(app.pid, signal.SIGKILL)
         if worker_pid:
             os.kill(worker_pid, signal.SIGTERM)
-            wait_for(lambda: pid_gone(worker_pid), 60, "the worker to stop")
+            wait_for(lambda: not pid_alive(worker_pid), 60, "the worker to stop")

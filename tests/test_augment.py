@@ -1,4 +1,4 @@
-"""Tests for core.augment: EDA operations over the committed WordNet table."""
+"""Tests for core.data.text_edits: EDA operations over the committed WordNet table."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from core import augment
-from core.augment import (
+from core.data import text_edits as augment
+from core.data.text_edits import (
     AugmentParams,
     augment_rows,
     augment_text,
@@ -238,7 +238,7 @@ def test_single_word_with_synonyms_is_changed_by_a_fallback_operation():
 
 
 def test_synonyms_come_only_from_known_words_so_no_new_unknown_tokens_appear():
-    from core.augment import words_of
+    from core.data.text_edits import words_of
 
     texts = ["the film was good and the actors were happy", "a big house near the quiet river",
              "the movie was great", "a large home with a glad owner"]

@@ -1,5 +1,5 @@
 """Every case of the bad-input corpus (tests/data/bad/expected.toml) through
-``core.tables``, both as a file path (CLI) and as uploaded bytes (UI)."""
+``core.data.readers`` and ``core.data.validation``, both as a file path (CLI) and as uploaded bytes (UI)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core.dataset import ColumnChoice, LabeledTexts
+from core.data.dataset import ColumnChoice, LabeledTexts
+from core.data.readers import read_table
+from core.data.validation import to_labeled_texts
 from core.errors import InputError
 from core.settings import ENV_PREFIX, Settings, get_settings
-from core.tables import read_table, to_labeled_texts
 
 CORPUS = Path(__file__).parent / "data" / "bad"
 MANIFEST = CORPUS / "expected.toml"

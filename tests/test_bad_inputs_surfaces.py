@@ -1,8 +1,10 @@
-"""Every case of the bad-input corpus through the two places a user meets it:
-``python -m core profile`` (the CLI's ``main``, in-process) and the Data page
-(AppTest: upload, pick the columns, "Use this dataset"). Each must give the
-outcome the manifest states, with its message, never a traceback, and a
-refused file must leave nothing registered."""
+"""The bad-input corpus through the two places a user meets it:
+``python -m core profile`` (the CLI's ``main``, in-process: every case) and
+the Data page (AppTest: upload, pick the columns, "Use this dataset": a fixed
+sample, ``PAGE_SAMPLE``, one case per kind of problem; every case goes through
+``core.data.tables`` in test_bad_inputs.py). Each must give the outcome the
+manifest states, with its message, never a traceback, and a refused file must
+leave nothing registered."""
 
 from __future__ import annotations
 
@@ -10,14 +12,34 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_bad_inputs import CASES, CORPUS, _case_settings, generated_dir  # noqa: F401  (fixture)
 
 from core import cli
-from core.store import Store
+from core.jobs.store import Store
 from tests.apptest_pages import by_label
-from test_bad_inputs import CASES, CORPUS, _case_settings, generated_dir  # noqa: F401  (fixture)
 
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "data.py"
 IDS = [c["id"] for c in CASES]
+# The Data page runs one case per kind of problem of the manifest (its sections),
+# chosen so that together they take every path of ``test_data_page_upload``:
+# refused while reading, a column the page does not offer, refused or warned
+# after "Use this dataset", accepted, a chosen encoding, a cap (which refuses the
+# built-in sample too), the ordinal order, label merging, an optional column,
+# an upload name that differs from the file, and a generated file.
+PAGE_SAMPLE = {
+    "ragged_rows": "unreadable or empty files: refused while reading, no column form",
+    "missing_column": "unreadable or empty files: the chosen column is not offered",
+    "latin1_encoding_chosen": "encodings: the user picks the encoding",
+    "quoted_newlines": "separators and quoting: accepted as is",
+    "more_rows_than_cap": "caps: a setting that refuses the built-in sample too",
+    "ordinal_label_not_in_order": "labels: the ordinal order, refused after 'Use this dataset'",
+    "labels_differ_by_case_and_space_merged": "labels: label merging, a warning",
+    "numeric_text_column": "texts: refused after 'Use this dataset'",
+    "split_column_bad_values": "optional columns: the split column",
+    "control_characters_in_name": "file names: uploaded under a name other than the file's",
+    "xlsx_named_csv": "Excel, Parquet, JSON Lines: a generated file, a warning",
+}
+PAGE_CASES = [c for c in CASES if c["id"] in PAGE_SAMPLE]
 
 
 def corpus_path(case: dict, generated: Path) -> Path:
@@ -85,7 +107,18 @@ def checkbox(at: AppTest, starts: str):
     return next((c for c in at.checkbox if c.label.startswith(starts)), None)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_the_page_sample_takes_every_path_of_the_page_test():
+    """Every sampled id is in the manifest, and the sample covers every outcome
+    and every optional manifest key the page test acts on."""
+    assert [c["id"] for c in PAGE_CASES] == [i for i in IDS if i in PAGE_SAMPLE]
+    assert len(PAGE_CASES) == len(PAGE_SAMPLE), set(PAGE_SAMPLE) - set(IDS)
+    assert {c["outcome"] for c in PAGE_CASES} == {c["outcome"] for c in CASES}
+    page_keys = ("encoding", "settings", "ordinal_order", "normalise_labels", "split_col", "name")
+    assert {k for c in PAGE_CASES for k in page_keys if c.get(k)} == set(page_keys)
+    assert any(c["generated"] for c in PAGE_CASES) and not all(c["generated"] for c in PAGE_CASES)
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=[c["id"] for c in PAGE_CASES])
 def test_data_page_upload(case, generated_dir, tmp_path, monkeypatch):
     _case_settings(case, monkeypatch)
     workspace = tmp_path / "ws"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import make_texts
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -35,7 +34,7 @@ def write_reviews(path: Path, counts=COUNTS, seed: int = 0) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def cli_trained(tmp_path_factory):
     """One ``train`` run shared by the tests that read its results."""
     root = tmp_path_factory.mktemp("cli")
     csv = write_reviews(root / "reviews.csv")
@@ -75,31 +74,31 @@ def test_a_bad_file_exits_2_with_a_message_and_no_traceback(tmp_path, case):
         assert "stars" in result.stderr
 
 
-def test_train_prints_recipes_references_and_per_class_recall(trained):
-    out = trained["out"].stdout
-    assert trained["n_runs"] == 5  # three references, baseline, class_weight
+def test_train_prints_recipes_references_and_per_class_recall(cli_trained):
+    out = cli_trained["out"].stdout
+    assert cli_trained["n_runs"] == 5  # three references, baseline, class_weight
     for recipe in ("baseline", "class_weight", "ref:tfidf_lr", "ref:majority", "ref:stratified"):
         assert re.search(rf"^{re.escape(recipe)}\s+1\s+\d", out, re.M), out
     assert "macro_f1" in out and "per-class recall" in out
     recall = out[out.index("per-class recall"):]
     assert all(label in recall.splitlines()[1] for label in COUNTS)
     assert re.search(r"^class_weight\s+[\d.]+\s+[\d.]+\s+[\d.]+$", recall, re.M), recall
-    assert "Traceback" not in trained["out"].stderr
+    assert "Traceback" not in cli_trained["out"].stderr
 
 
-def test_experiment_show_prints_the_stored_comparison(trained):
-    result = cli("experiment", "show", trained["experiment_id"], workspace=trained["workspace"])
+def test_experiment_show_prints_the_stored_comparison(cli_trained):
+    result = cli("experiment", "show", cli_trained["experiment_id"], workspace=cli_trained["workspace"])
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f"experiment {trained['experiment_id']}:")
+    assert result.stdout.startswith(f"experiment {cli_trained['experiment_id']}:")
     assert "ref:tfidf_lr" in result.stdout and "class_weight" in result.stdout and "per-class recall" in result.stdout
-    listed = cli("experiment", "list", workspace=trained["workspace"])
-    assert re.search(rf"^\s*{trained['experiment_id']}\s", listed.stdout, re.M)
-    missing = cli("experiment", "show", 999, workspace=trained["workspace"])
+    listed = cli("experiment", "list", workspace=cli_trained["workspace"])
+    assert re.search(rf"^\s*{cli_trained['experiment_id']}\s", listed.stdout, re.M)
+    missing = cli("experiment", "show", 999, workspace=cli_trained["workspace"])
     assert missing.returncode == 2 and "999" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_a_toml_spec_runs_string_and_step_recipes(trained):
-    spec = trained["root"] / "spec.toml"
+def test_a_toml_spec_runs_string_and_step_recipes(cli_trained):
+    spec = cli_trained["root"] / "spec.toml"
     spec.write_text(
         'name = "toml comparison"\n'
         "seeds = 1\n"
@@ -113,7 +112,7 @@ def test_a_toml_spec_runs_string_and_step_recipes(trained):
         'recipe = "focal(gamma=2)"\n'
         "[[recipes]]\n"
         'steps = [{name = "class_weight", scheme = "effective", beta = 0.999}]\n', encoding="utf-8")
-    result = cli("experiment", "run", spec, workspace=trained["workspace"])
+    result = cli("experiment", "run", spec, workspace=cli_trained["workspace"])
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "toml comparison" in out
@@ -121,11 +120,11 @@ def test_a_toml_spec_runs_string_and_step_recipes(trained):
     assert re.search(r"^class_weight\(scheme=effective,beta=0\.999\)\s+1\s+\d", out, re.M), out
     assert re.search(r"^baseline\s+1\s+\d", out, re.M) and "ref:tfidf_lr" in out
 
-    from core.store import Store
+    from core.jobs.store import Store
 
-    store = Store(trained["workspace"])
+    store = Store(cli_trained["workspace"])
     experiment_id = int(re.search(r"experiment (\d+) submitted", result.stderr).group(1))
-    runs = {r.recipe: r for r in store.runs(experiment_id=experiment_id)}
+    runs = {r.recipe: r for r in store.runs(experiment=experiment_id)}
     assert all(r.status == "finished" for r in runs.values())
     # same data file, seed and training settings as `train`: baseline and references were not trained again
     assert runs["baseline"].reused_from is not None and runs["ref:tfidf_lr"].reused_from is not None
@@ -149,9 +148,9 @@ def test_strategies_lists_every_registry_name():
     assert len(names) >= 10 and names == listed
 
 
-def test_export_then_predict_gives_one_class_per_row(trained, tmp_path):
+def test_export_then_predict_gives_one_class_per_row(cli_trained, tmp_path):
     bundle = tmp_path / "class_weight.zip"
-    exported = cli("export", trained["experiment_id"], "class_weight", bundle, workspace=trained["workspace"])
+    exported = cli("export", cli_trained["experiment_id"], "class_weight", bundle, workspace=cli_trained["workspace"])
     assert exported.returncode == 0, exported.stderr
     assert bundle.is_file()
     new_texts = ["awful broken refund", "lovely perfect great love", "fine average decent okay", "the item arrived"]

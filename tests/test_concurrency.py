@@ -11,10 +11,12 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
+from pathlib import Path
 
-from core.store import Store
-from worker_helpers import PROJECT, queue_runs, tiny_data, wait_for, workers  # noqa: F401  (fixture)
+from worker_helpers import PROJECT, queue_runs, tiny_data, workers  # noqa: F401  (fixture)
+
+from benchmarks.processes import wait_for
+from core.jobs.store import Store
 
 SESSIONS = ("ana", "ben", "chloe", "dev")
 
@@ -35,7 +37,9 @@ def test_four_sessions_submit_at_once_while_two_runs_train(tmp_path, workers):
     sessions = [subprocess.Popen([sys.executable, "tests/concurrent_session.py", name, str(go)], cwd=PROJECT,
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for name in SESSIONS]
-    time.sleep(3)  # let every session import Streamlit and reach the starting line
+    wait_for(lambda: all(Path(f"{go}.{name}.ready").exists() or s.poll() is not None
+                         for name, s in zip(SESSIONS, sessions)), 120,
+             "every session to import Streamlit and reach the starting line")
     go.touch()
     outputs = [s.communicate(timeout=400) for s in sessions]
     for session, (out, err) in zip(sessions, outputs):
@@ -51,7 +55,7 @@ def test_four_sessions_submit_at_once_while_two_runs_train(tmp_path, workers):
     submitted = [e for e in store.experiments() if e["dataset_id"] in uploaded]
     assert sorted(e["dataset_id"] for e in submitted) == sorted(uploaded)
     for experiment in submitted:
-        recipes = sorted(r.recipe for r in store.runs(experiment_id=experiment["id"]))
+        recipes = sorted(r.recipe for r in store.runs(experiment=experiment["id"]))
         seeds = experiment["spec"]["seeds"]
         assert recipes.count("baseline") == recipes.count("class_weight") == seeds
 

@@ -59,7 +59,7 @@ def test_twenty_kills_mid_epoch_lose_no_run(tmp_path):
 def test_the_checks_notice_damaged_files(filled_copy):
     """The loop's artifact check is not vacuous: a truncated model and a
     broken result.json are both reported."""
-    from core.store import Store
+    from core.jobs.store import Store
 
     kill_loop = load_script()
     store = Store(filled_copy["root"])
@@ -69,7 +69,7 @@ def test_the_checks_notice_damaged_files(filled_copy):
     assert kill_loop.check_artifacts(store, report)[0] == len(store.runs(status="finished"))
     assert report.problems == []
 
-    lstm = [r for r in store.runs(experiment_id=experiment_id) if not r.recipe.startswith("ref:")]
+    lstm = [r for r in store.runs(experiment=experiment_id) if not r.recipe.startswith("ref:")]
     model = store.root / lstm[0].result_dir / "model.keras"
     model.write_bytes(model.read_bytes()[:200])
     (store.root / lstm[1].result_dir / "result.json").write_text("{")

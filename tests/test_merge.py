@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import InputError
-from core.merge import (
+from core.data.label_mapping import (
     apply_mapping,
-    linkage_for,
     merge_probabilities,
     merged_classes,
+    validate_mapping,
+)
+from core.errors import InputError
+from core.results.merge_suggestions import (
+    linkage_for,
     predicted_effect,
     suggest_merges,
     symmetric_confusion,
-    validate_mapping,
 )
 
 CLASSES = ("a", "b", "c", "d")

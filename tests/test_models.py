@@ -8,9 +8,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from core.heads import Head  # noqa: E402
-from core.models import ModelSpec, build_model  # noqa: E402
-from core.text import predict_scores  # noqa: E402
+from core.keras.models import build_model  # noqa: E402
+from core.keras.text import predict_scores  # noqa: E402
+from core.runs.heads import Head  # noqa: E402
+from core.runs.types import ModelSpec  # noqa: E402
 
 
 @pytest.mark.parametrize("pooling", ["last", "max", "mean_max"])

@@ -8,17 +8,14 @@ file chooser."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import LabeledTexts
-from core.store import Store
+from core.data.dataset import LabeledTexts
+from core.jobs.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "pages" / "data.py"
@@ -198,26 +195,3 @@ def test_archiving_the_only_dataset_keeps_it_archived(empty_workspace):
     assert Store(empty_workspace).datasets() == []
     assert not at.metric  # no profile: nothing is current
     assert at.radio[0].value == "Built-in sample"
-
-
-def test_the_page_never_imports_tensorflow(tmp_path):
-    """In a fresh interpreter, since other tests import TensorFlow in this one."""
-    script = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {str(ROOT)!r})
-        from streamlit.testing.v1 import AppTest
-        at = AppTest.from_file({str(PAGE)!r}, default_timeout=120).run()
-        assert not at.exception, [e.value for e in at.exception]
-        at.radio[0].set_value("Upload a file").run()
-        at.file_uploader[0].upload("x.csv", {csv_bytes({"a": 10, "b": 30})!r}, "text/csv")
-        at.run()
-        [b for b in at.button if b.label == "Use this dataset"][0].click().run()
-        assert not at.exception, [e.value for e in at.exception]
-        assert at.subheader[0].value == "x.csv", at.subheader
-        print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
-    """)
-    env = {"PATH": "/usr/bin:/bin", "IMBALANCE_LAB_WORKSPACE": str(tmp_path / "ws"), "IMBALANCE_LAB_NO_AUTOSTART": "1",
-           "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "LOADED []" in done.stdout, done.stdout[-2000:]

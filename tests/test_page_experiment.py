@@ -1,11 +1,8 @@
 """AppTest: the Experiment page builds its form from the registry and submits experiments."""
 
-from tests.apptest_pages import through_app
-
-from core.store import Store
+from core.jobs.store import Store
 from core.strategies.registry import strategy_infos
-
-
+from tests.apptest_pages import through_app
 
 
 def test_empty_workspace_says_to_load_data_or_uses_the_sample(empty_workspace):
@@ -26,7 +23,7 @@ def test_ticking_a_strategy_shows_its_parameters_and_submit_creates_runs(filled_
     store = Store(filled_copy["root"])
     newest = store.experiments()[0]
     assert "focal(gamma=1.5)" in newest["spec"]["recipes"]
-    runs = store.runs(experiment_id=newest["id"])
+    runs = store.runs(experiment=newest["id"])
     assert {r.recipe for r in runs} >= {"baseline", "focal(gamma=1.5)", "ref:tfidf_lr"}
 
 

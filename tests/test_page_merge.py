@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +10,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.errors import InputError
-from core.experiments import ExperimentSpec, submit
-from core.merge_effects import (build_mapping, merge_effect, merge_inputs, merge_recipe, mergeable_recipes,
-                                predicted_per_seed)
-from core.pipeline import TrainSettings
-from core.recipe import parse_recipe
-from core.store import Store
+from core.jobs.experiments import ExperimentSpec, submit
+from core.jobs.store import Store
+from core.results.merge_effects import (
+    build_mapping,
+    merge_effect,
+    merge_inputs,
+    merge_recipe,
+    mergeable_recipes,
+    predicted_per_seed,
+)
+from core.settings import TrainSettings
+from core.strategies.recipe import parse_recipe
 from tests.apptest_pages import by_label, page_app, texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +117,7 @@ def test_train_this_merge_submits_an_experiment_with_merge_recipes(filled_copy):
                                     f"class_weight+merge(mapping={json.dumps(mapping, separators=(',', ':'))})"}
     assert (spec["seeds"], spec["settings"], spec["dataset_id"]) == (source["seeds"], source["settings"],
                                                                       source["dataset_id"])
-    queued = {r.recipe for r in store.runs(experiment_id=new[0]["id"]) if r.status == "queued"}
+    queued = {r.recipe for r in store.runs(experiment=new[0]["id"]) if r.status == "queued"}
     assert queued == set(spec["recipes"]) - {"baseline"}  # baseline and references reuse finished runs
     assert f"Queued experiment #{new[0]['id']}" in texts_of(at.success)
 
@@ -134,26 +138,7 @@ def test_measured_effect_appears_beside_predicted_when_the_merge_has_trained(fil
     assert "Measured by experiment #" in texts_of(at.success)
 
 
-def test_pages_do_not_import_tensorflow(filled_copy):
-    """A fresh interpreter (this one has TensorFlow from training the fixture)."""
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
-sys.path.insert(0, {str(ROOT / 'tests')!r})
-from test_page_merge import open_page, by_label
-at = open_page()
-by_label(at.multiselect, "Classes to merge").set_value(["bad", "ok"]).run()
-assert not at.exception, at.exception
-assert at.dataframe, "the page did not get as far as its tables"
-loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
-assert not loaded, loaded
-"""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-
-
-# ----- core.merge_effects -----
+# ----- core.results.merge_effects -----
 def test_group_name_of_another_class_is_refused():
     with pytest.raises(InputError, match="already the name of another class"):
         build_mapping(["bad", "ok"], "good", ("bad", "ok", "good"), ordinal=True)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.experiments import ExperimentSpec, submit
-from core.pipeline import TrainSettings
-from core.predict import answer_request, request_prediction
-from core.store import Store
+from core.jobs.experiments import ExperimentSpec, submit
+from core.jobs.predict_service import answer_request
+from core.jobs.predictions import request_prediction
+from core.jobs.store import Store
+from core.settings import TrainSettings
 from tests.apptest_pages import by_label, page_app, texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,22 +124,3 @@ def test_export_writes_a_bundle_into_exports_and_shows_the_cli_command(filled_co
         assert json.loads(zf.read("manifest.json"))["recipe"] == "class_weight"
     assert by_label(at.get("download_button"), "Download bundle (.zip)")
     assert f"python -m core predict {bundle}" in texts_of(at.code)
-
-
-def test_page_does_not_import_tensorflow(filled_copy):
-    """A fresh interpreter (this one has TensorFlow from training the fixture)."""
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
-sys.path.insert(0, {str(ROOT / 'tests')!r})
-from test_page_predict import open_page, by_label
-at = open_page()
-by_label(at.text_area, "One text per line").input("some text").run()
-by_label(at.button, "Predict").click().run()
-assert not at.exception, at.exception
-assert at.warning, "the page did not get as far as waiting for the answer"
-loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
-assert not loaded, loaded
-"""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]

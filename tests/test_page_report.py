@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.experiments import ExperimentSpec, submit
-from core.pipeline import TrainSettings
-from core.store import Store
-from tests.apptest_pages import by_label, page_app, texts_of
+from core.jobs.experiments import ExperimentSpec, submit
+from core.jobs.store import Store
+from core.settings import TrainSettings
+from tests.apptest_pages import page_app, texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/report.py"
@@ -51,26 +49,9 @@ def test_finished_experiment_offers_html_csv_and_json(filled_copy):
 
 def test_unfinished_runs_are_mentioned(filled_copy):
     store = Store(filled_copy["root"])
-    run = next(r for r in store.runs(experiment_id=filled_copy["experiment_id"]) if r.recipe == "class_weight")
+    run = next(r for r in store.runs(experiment=filled_copy["experiment_id"]) if r.recipe == "class_weight")
     store.delete_run(run.id)
     store.add_run(experiment_id=filled_copy["experiment_id"], recipe="class_weight", seed=run.seed,
                   fingerprint="not-trained-yet")
     at = open_page()
     assert "1 of 10 runs have not finished" in texts_of(at.warning)
-
-
-def test_page_does_not_import_tensorflow(filled_copy):
-    """A fresh interpreter (this one has TensorFlow from training the fixture)."""
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
-sys.path.insert(0, {str(ROOT / 'tests')!r})
-from test_page_report import open_page
-at = open_page()
-assert not at.exception, at.exception
-assert at.get("download_button"), "the page did not get as far as its downloads"
-loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
-assert not loaded, loaded
-"""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]

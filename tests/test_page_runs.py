@@ -2,11 +2,10 @@
 
 from streamlit.testing.v1 import AppTest
 
+from core.jobs.experiments import ExperimentSpec, submit
+from core.jobs.store import Status, Store
+from core.settings import TrainSettings
 from tests.apptest_pages import through_app
-
-from core.experiments import ExperimentSpec, submit
-from core.pipeline import TrainSettings
-from core.store import Status, Store
 
 
 def _page() -> AppTest:
@@ -31,7 +30,7 @@ def test_cancel_a_queued_run_and_requeue_an_interrupted_one(filled_copy):
     store = Store(filled_copy["root"])
     experiment_id = submit(store, ExperimentSpec(dataset_id=filled_copy["dataset_id"], recipes=("focal",), seeds=1,
                                                  settings=TrainSettings(epochs=1, units=4, embedding_dim=4)))
-    queued = [r for r in store.runs(experiment_id=experiment_id) if r.status == "queued"]
+    queued = [r for r in store.runs(experiment=experiment_id) if r.status == "queued"]
     at = _page()
     at.button(key=f"cancel.{queued[0].id}").click().run()
     assert store.run(queued[0].id).status == "cancelled"

@@ -1,4 +1,4 @@
-"""core.profile: class balance, token lengths, duplicates and examples."""
+"""core.data.profile: class balance, token lengths, duplicates and examples."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from core.dataset import LabeledTexts
-from core.profile import compute_profile, format_profile, has_tokens, token_lengths
-from core.split import duplicate_groups
+from core.data.dataset import LabeledTexts, duplicate_groups
+from core.data.profile import compute_profile, format_profile, has_tokens, token_lengths
 from tests.conftest import labeled
 
 
@@ -176,7 +175,7 @@ def test_profile_of_100k_rows_takes_seconds_not_minutes() -> None:
 
 
 def test_length_histogram_ships_bins_not_rows_and_each_class_sums_to_100_percent():
-    from core.figures import length_histogram
+    from core.results.figures import length_histogram
 
     data = labeled({"rare": 30, "common": 3000})
     profile = compute_profile(data)

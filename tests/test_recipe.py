@@ -1,7 +1,7 @@
 import pytest
 
 from core.errors import InputError
-from core.recipe import Recipe, parse_recipe
+from core.strategies.recipe import Recipe, parse_recipe
 from core.strategies.registry import STRATEGIES, build, strategy_infos
 
 
@@ -52,7 +52,7 @@ def test_registry_lists_every_strategy_with_typed_defaults_in_range():
 
 
 def test_raising_a_strategys_version_changes_only_its_runs_fingerprints(monkeypatch):
-    from core.experiments import ExperimentSpec, run_fingerprint
+    from core.jobs.experiments import ExperimentSpec, run_fingerprint
     from core.strategies.augmentation import Augment
 
     spec = ExperimentSpec(dataset_id="d", recipes=("augment", "focal"))

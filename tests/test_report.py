@@ -7,21 +7,30 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import labeled
-from core.experiments import ExperimentSpec, submit
-from core.pipeline import TrainSettings
-from core.predict import answer_request, prediction_result, request_prediction
-from core.report import (build_html_report, export_name, metrics_csv, metrics_frame, metrics_json, neutralise,
-                         predictions_csv, predictions_long, predictions_wide, safe_csv)
-from core.store import Status, Store
+
+from core.jobs.experiments import ExperimentSpec, submit
+from core.jobs.predict_service import answer_request
+from core.jobs.predictions import prediction_result, request_prediction
+from core.jobs.store import Status, Store
+from core.results.report import (
+    build_html_report,
+    export_name,
+    metrics_csv,
+    metrics_frame,
+    metrics_json,
+    neutralise,
+    predictions_csv,
+    predictions_long,
+    predictions_wide,
+    safe_csv,
+)
+from core.settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = "<script>alert(1)</script>"
@@ -32,7 +41,7 @@ FORMULA = '=HYPERLINK("http://evil.example","x")'
 def hostile(tmp_path_factory):
     """A dataset whose class names are HTML and a spreadsheet formula, with
     finished reference runs (the LSTM runs are cancelled: nothing here needs them)."""
-    from core.runner import execute_run
+    from core.jobs.runner import execute_run
 
     store = Store(tmp_path_factory.mktemp("hostile") / "workspace")
     data = labeled({SCRIPT: 40, FORMULA: 40, "plain": 80})
@@ -97,7 +106,7 @@ def test_metrics_csv_is_long_form_with_one_row_per_run_and_metric(filled_workspa
     store = Store(filled_workspace["root"])
     frame = pd.read_csv(io.StringIO(metrics_csv(store, filled_workspace["experiment_id"])), keep_default_na=False)
     assert list(frame.columns) == ["experiment_id", "run_id", "recipe", "seed", "scope", "class", "metric", "value"]
-    finished = [r.id for r in store.runs(experiment_id=filled_workspace["experiment_id"]) if r.status == "finished"]
+    finished = [r.id for r in store.runs(experiment=filled_workspace["experiment_id"]) if r.status == "finished"]
     assert sorted(frame["run_id"].unique()) == sorted(finished)
     assert not frame.duplicated(["run_id", "scope", "class", "metric"]).any()
     row = frame[(frame["recipe"] == "baseline") & (frame["seed"] == 0) & (frame["metric"] == "macro_f1")]
@@ -143,6 +152,15 @@ def test_metrics_json_has_runs_and_leaderboard_without_nan(filled_workspace):
     assert board["ref:majority"]["macro_f1"]["mark"] == "reference"
 
 
+def test_metrics_json_error_is_null_for_runs_without_one_beside_runs_with_one(hostile):
+    """Regression: with pandas 3 a run's error string made the other runs' None
+    a NaN, and metrics_json refused to write it ("Out of range float values")."""
+    store, experiment_id = hostile
+    runs = json.loads(metrics_json(store, experiment_id))["runs"]
+    assert {r["error"] for r in runs if r["status"] == "cancelled"} == {"not needed"}
+    assert {r["error"] for r in runs if r["status"] == "finished"} == {None}
+
+
 def test_metrics_frame_is_empty_without_finished_runs(tmp_path):
     store = Store(tmp_path / "workspace")
     dataset_id = store.add_dataset(labeled({"a": 20, "b": 20}), name="queued only")
@@ -182,20 +200,3 @@ def test_answer_request_format_and_prediction_tables(filled_copy):
     assert list(wide.columns) == ["text", "baseline", "baseline · p", "class_weight", "class_weight · p"]
     cells = [row[1] for row in csv.reader(io.StringIO(predictions_csv(texts, answer["result"])))]
     assert "'=1+2 fine" in cells and "=1+2 fine" not in cells
-
-
-def test_exports_do_not_import_tensorflow(filled_workspace):
-    """Building the exports in a fresh interpreter loads no TensorFlow."""
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
-from core.report import build_html_report, metrics_csv, metrics_json
-from core.store import Store
-store = Store({str(filled_workspace['root'])!r})
-assert "leaderboard" in build_html_report(store, {filled_workspace['experiment_id']})
-metrics_csv(store, {filled_workspace['experiment_id']}); metrics_json(store, {filled_workspace['experiment_id']})
-loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
-assert not loaded, loaded
-"""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]

@@ -1,7 +1,7 @@
 import numpy as np
 
-from core.dataset import LabeledTexts
-from core.split import SplitSpec, duplicate_groups, make_split
+from core.data.dataset import LabeledTexts, duplicate_groups
+from core.data.split import SplitSpec, make_split
 from tests.conftest import labeled
 
 
@@ -65,7 +65,7 @@ def test_split_column_with_many_tiny_classes_still_draws_validation():
 
 
 def test_cached_split_is_computed_once_and_recomputed_when_the_file_is_damaged(tmp_path, monkeypatch):
-    import core.split as split_module
+    import core.data.split as split_module
 
     data = labeled({"a": 40, "b": 120})
     calls = []

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from core.stats import (
+from core.results.stats import (
     LOWER_IS_BETTER,
     compare_to_baseline,
     holm,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.store import Status, Store
+from core.jobs.store import ENDED, Status, Store
 
 N_CLAIMERS = 4
 N_CONTENDED_RUNS = 120
@@ -160,18 +160,18 @@ def test_cancelling_a_running_run_flags_it_for_its_heartbeat(store):
 def test_identical_resubmission_is_served_from_the_store(filled_copy):
     """``filled_workspace`` submitted its spec and ran it with ``run_queued``;
     submitting the very same spec again trains nothing."""
-    from core.experiments import ExperimentSpec, submit
+    from core.jobs.experiments import ExperimentSpec, submit
 
     store = Store(filled_copy["root"])
     first = filled_copy["experiment_id"]
     spec = ExperimentSpec.from_json(store.experiment(first)["spec"])
-    first_runs = store.runs(experiment_id=first)
+    first_runs = store.runs(experiment=first)
     assert {r.status for r in first_runs} == {"finished"} and all(r.reused_from is None for r in first_runs)
 
     second = submit(store, spec)
     assert second != first
-    assert store.runs(status="queued") == []
-    second_runs = store.runs(experiment_id=second)
+    assert store.runs(status=Status.QUEUED) == []
+    second_runs = store.runs(experiment=second)
     assert len(second_runs) == len(first_runs)
     by_key = {(r.recipe, r.seed): r for r in first_runs}
     for run in second_runs:
@@ -274,7 +274,7 @@ def test_a_result_for_a_run_that_was_cancelled_meanwhile_is_not_kept(store):
 
 def test_in_process_runs_leave_complete_folders_and_no_staging(filled_copy):
     store = Store(filled_copy["root"])
-    runs = store.runs(experiment_id=filled_copy["experiment_id"])
+    runs = store.runs(experiment=filled_copy["experiment_id"])
     assert runs and all(r.status == "finished" for r in runs)
     assert list((store.root / "tmp").iterdir()) == []
     folders = sorted(p.name for p in (store.root / "runs").iterdir())
@@ -309,8 +309,9 @@ def test_integrity_ok_is_false_for_a_damaged_database(store):
 
 
 def test_ended_statuses_are_the_four_terminal_states():
-    assert set(Status.ended()) == {"finished", "failed", "cancelled", "interrupted"}
-    assert Status.QUEUED.value not in Status.ended() and Status.RUNNING.value not in Status.ended()
+    assert {s.value for s in Status if s.ended} == {"finished", "failed", "cancelled", "interrupted"}
+    assert ENDED == {s for s in Status if s.ended}
+    assert not Status.QUEUED.ended and not Status.RUNNING.ended
 
 
 def test_heartbeat_records_progress_and_time(store):

@@ -5,17 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.evaluate import evaluate
-from core.pipeline import RunContext, TrainingSet, run_recipe
-from core.split import SplitSpec, make_split
+from core.data.split import SplitSpec, make_split
+from core.runs.evaluate import evaluate
+from core.keras.trainer import KerasTrainer
+from core.runs.pipeline import run_recipe
+from core.runs.types import RunContext, TrainingSet
 from core.strategies.registry import build
 from core.strategies.weights import class_weights
 from tests.conftest import labeled
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def setup():
-    from core.pipeline import TrainSettings
+    from core.settings import TrainSettings
 
     data = labeled({"bad": 50, "ok": 120, "good": 720}, ordinal=True)
     split = make_split(data, SplitSpec(seed=0))
@@ -26,14 +28,28 @@ def setup():
 
 def _run(setup, recipe: str, seed: int = 0):
     data, split, settings = setup
-    out = run_recipe(data, split, build(recipe), settings, seed)
+    out = run_recipe(data, split, build(recipe), settings, seed, trainer=KerasTrainer())
     ev = evaluate(out.test.y, out.test.proba, out.y_pred, out.classes, train_counts=np.array(out.split_class_counts))
     return out, ev
 
 
-@pytest.fixture(scope="module")
-def baseline(setup):
-    return _run(setup, "baseline")
+@pytest.fixture(scope="session")
+def strategy_run(setup):
+    """``strategy_run(recipe)``: the recipe trained on ``setup`` and evaluated,
+    once per test run (cached by recipe text); tests only read the result."""
+    trained: dict[str, tuple] = {}
+
+    def run(recipe: str):
+        if recipe not in trained:
+            trained[recipe] = _run(setup, recipe)
+        return trained[recipe]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def baseline(strategy_run):
+    return strategy_run("baseline")
 
 
 def test_baseline_ignores_the_minority_class_on_this_data(baseline):
@@ -51,21 +67,21 @@ def _minority_probability(out) -> float:
 @pytest.mark.parametrize("recipe", ["class_weight", "class_weight(scheme=effective,beta=0.999)", "focal",
                                     "cb_focal(beta=0.999)", "random_oversample", "balanced_batches",
                                     "threshold(objective=class_recall,precision_floor=0.2)"])
-def test_strategy_raises_minority_recall(setup, baseline, recipe):
-    _, ev = _run(setup, recipe)
+def test_strategy_raises_minority_recall(strategy_run, baseline, recipe):
+    _, ev = strategy_run(recipe)
     assert ev.overall["minority_recall"] >= baseline[1].overall["minority_recall"] + 0.25, ev.overall
 
 
 @pytest.mark.parametrize("recipe", ["class_weight", "focal", "cb_focal(beta=0.999)", "logit_adjusted",
                                     "random_oversample", "random_undersample", "over_under", "balanced_batches",
                                     "augment"])
-def test_strategy_shifts_probability_toward_the_minority_class(setup, baseline, recipe):
-    out, _ = _run(setup, recipe)
+def test_strategy_shifts_probability_toward_the_minority_class(strategy_run, baseline, recipe):
+    out, _ = strategy_run(recipe)
     assert _minority_probability(out) >= _minority_probability(baseline[0]) + 0.05
 
 
 def test_same_seed_gives_identical_outputs(setup, baseline):
-    again, _ = _run(setup, "baseline")
+    again, _ = _run(setup, "baseline")  # trained afresh (not the cached run) on purpose
     assert np.array_equal(again.test.proba, baseline[0].test.proba)
 
 
@@ -119,8 +135,8 @@ def test_augmentation_adds_changed_texts_for_requested_classes_only(setup):
     assert len(ctx.artifacts["augmented"]) == 20
 
 
-def test_feature_smote_adds_points_to_minority_classes_and_retrains_the_head(setup, baseline):
-    out, _ = _run(setup, "feature_smote(head_epochs=5)")
+def test_feature_smote_adds_points_to_minority_classes_and_retrains_the_head(strategy_run, baseline):
+    out, _ = strategy_run("feature_smote(head_epochs=5)")
     counts = out.artifacts["feature_smote"]
     majority = int(np.argmax(counts["before"]))
     assert counts["after"][majority] == counts["before"][majority]
@@ -129,15 +145,15 @@ def test_feature_smote_adds_points_to_minority_classes_and_retrains_the_head(set
     assert not np.allclose(out.test.proba, baseline[0].test.proba)
 
 
-def test_easy_ensemble_trains_k_members_on_balanced_subsets(setup):
-    out, ev = _run(setup, "easy_ensemble(members=3)")
+def test_easy_ensemble_trains_k_members_on_balanced_subsets(strategy_run):
+    out, ev = strategy_run("easy_ensemble(members=3)")
     assert sorted({h["member"] for h in out.fitted.history}) == [1, 2, 3]
     assert np.allclose(out.test.proba.sum(axis=1), 1.0, atol=1e-4)
     assert ev.overall["minority_recall"] > 0
 
 
-def test_boosting_weights_rounds_by_their_error(setup):
-    out, _ = _run(setup, "boosting(rounds=2)")
+def test_boosting_weights_rounds_by_their_error(strategy_run):
+    out, _ = strategy_run("boosting(rounds=2)")
     alphas = out.artifacts["boosting"]["alphas"]
     assert len(alphas) in (1, 2) and all(a > 0 for a in alphas)
 
@@ -147,17 +163,17 @@ def test_boosting_weights_rounds_by_their_error(setup):
                                                ("pool", "MaskedMaxPool"),
                                                ("pool(mode=mean_max)", "GlobalAveragePooling1D")])
 def test_architecture_strategies_change_the_network(setup, recipe, layer_type):
-    from core.heads import Head
-    from core.models import build_model
-    from core.train import base_spec
+    from core.keras.models import build_model
+    from core.runs.heads import Head
+    from core.runs.types import ModelSpec
 
     ctx, _ = _context(setup)
-    spec = base_spec(ctx.settings)
+    spec = ModelSpec.from_settings(ctx.settings)
     for s in build(recipe):
         spec = s.model(ctx, spec)
     model = build_model(spec, 100, Head("softmax", 3))
     names = [type(layer).__name__ for layer in model.layers]
-    plain = [type(layer).__name__ for layer in build_model(base_spec(ctx.settings), 100, Head("softmax", 3)).layers]
+    plain = [type(layer).__name__ for layer in build_model(ModelSpec.from_settings(ctx.settings), 100, Head("softmax", 3)).layers]
     assert names.count(layer_type) > plain.count(layer_type)
 
 
@@ -167,36 +183,36 @@ def test_prior_bias_starts_the_output_at_log_priors(setup):
     assert np.allclose(np.exp(bias), train.class_counts(3) / len(train))
 
 
-def test_ordinal_regression_tunes_monotone_cutpoints(setup):
-    out, ev = _run(setup, "ordinal_regression(objective=qwk)")
+def test_ordinal_regression_tunes_monotone_cutpoints(strategy_run):
+    out, ev = strategy_run("ordinal_regression(objective=qwk)")
     assert out.decision.kind == "cutpoints"
     assert list(out.decision.values) == sorted(out.decision.values)
     assert out.head.kind == "regression"
     assert 0 <= ev.overall["macro_f1"] <= 1
 
 
-def test_coral_head_gives_proper_probabilities(setup):
-    out, _ = _run(setup, "coral")
+def test_coral_head_gives_proper_probabilities(strategy_run):
+    out, _ = strategy_run("coral")
     assert out.head.kind == "coral"
     assert np.allclose(out.test.proba.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_ordinal_strategies_need_ordinal_labels():
     from core.errors import InputError
-    from core.pipeline import check_label_type
+    from core.runs.pipeline import check_label_type
 
     with pytest.raises(InputError, match="ordinal"):
         check_label_type(build("coral"), labeled({"a": 10, "b": 10}))
 
 
-def test_threshold_offsets_are_tuned_on_validation_and_change_decisions(setup, baseline):
-    out, _ = _run(setup, "threshold")
+def test_threshold_offsets_are_tuned_on_validation_and_change_decisions(strategy_run, baseline):
+    out, _ = strategy_run("threshold")
     assert out.decision.kind == "offsets" and any(v != 0 for v in out.decision.values)
     assert not np.array_equal(out.y_pred, baseline[0].y_pred)
 
 
-def test_merge_maps_every_label_and_keeps_counts(setup):
-    out, _ = _run(setup, 'merge(mapping={"bad":"bad+ok","ok":"bad+ok"})')
+def test_merge_maps_every_label_and_keeps_counts(setup, strategy_run):
+    out, _ = strategy_run('merge(mapping={"bad":"bad+ok","ok":"bad+ok"})')
     data, split, _ = setup
     assert out.classes == ("bad+ok", "good")
     assert len(out.test.y) == len(split.test)
@@ -222,10 +238,10 @@ def test_augment_preview_shows_generated_examples_of_smaller_classes(setup):
 def test_minority_recall_is_of_the_rarest_class_in_the_split_even_after_oversampling(tmp_path):
     """Oversampling to equal sizes ties every class; the minority must still
     be the rarest class of the training split ("bad"), not the first label."""
-    from core.experiments import ExperimentSpec, submit
-    from core.pipeline import TrainSettings
-    from core.results import experiment_results
-    from core.store import Store
+    from core.jobs.experiments import ExperimentSpec, submit
+    from core.jobs.store import Store
+    from core.results.experiment_results import experiment_results
+    from core.settings import TrainSettings
     from tests.conftest import run_queued
 
     store = Store(tmp_path / "ws")

@@ -1,4 +1,4 @@
-"""core.tables: reading files into RawTable and validating them into LabeledTexts."""
+"""core.data.readers and core.data.validation: reading files into RawTable and validating them into LabeledTexts."""
 
 from __future__ import annotations
 
@@ -13,22 +13,20 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
-from core.dataset import ColumnChoice
-from core.errors import InputError
-from core.settings import Settings
-from core.tables import (
-    RawTable,
-    describe_rows,
+from core.data.columns import (
     distinct_labels,
     label_variants,
-    load_labeled_texts,
     natural_order,
-    read_table,
-    sanitise_name,
-    sniff_delimiter,
     suggest_columns,
-    to_labeled_texts,
 )
+from core.data.dataset import ColumnChoice
+from core.data.formats import sniff_delimiter
+from core.data.readers import RawTable, read_table
+from core.data.validation import to_labeled_texts
+from core.data.wording import describe_rows
+from core.errors import InputError
+from core.files import display_name
+from core.settings import Settings
 
 SETTINGS = Settings()
 BASE = "text,label\nGreat value,pos\nWorks well,pos\nLovely colour,pos\nBroke fast,neg\nToo small,neg\nLate,neg\n"
@@ -82,12 +80,12 @@ def test_upload_name_with_path_traversal_becomes_its_basename() -> None:
     assert read(BASE, name="../../etc/passwd.csv").source == "passwd.csv"
 
 
-def test_sanitise_name_drops_windows_directories_and_control_characters() -> None:
-    assert sanitise_name("C:\\Users\\x\\re\x1b[1mport\u202e.csv") == "re[1mport.csv"
+def test_display_name_drops_windows_directories_and_control_characters() -> None:
+    assert display_name("C:\\Users\\x\\re\x1b[1mport\u202e.csv") == "re[1mport.csv"
 
 
-def test_sanitise_name_of_only_dots_is_upload() -> None:
-    assert sanitise_name("..") == "upload"
+def test_display_name_of_only_dots_is_upload() -> None:
+    assert display_name("..") == "upload"
 
 
 def test_missing_path_is_refused_with_input_error(tmp_path: Path) -> None:
@@ -568,10 +566,10 @@ def test_dataset_is_named_after_its_source() -> None:
     assert load(BASE, name="reviews.csv").name == "reviews.csv"
 
 
-def test_load_labeled_texts_reads_and_validates_a_path(tmp_path: Path) -> None:
+def test_a_path_on_disk_is_read_and_validated(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text(BASE)
-    data = load_labeled_texts(path, ColumnChoice("text", "label"), settings=SETTINGS)
+    data = to_labeled_texts(read_table(path, settings=SETTINGS), ColumnChoice("text", "label"), settings=SETTINGS)
     assert data.classes == ("neg", "pos") and len(data) == 6
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.data.split import SplitSpec, make_split
+from core.data.word_vectors import embedding_matrix, read_header
 from core.errors import InputError
-from core.pipeline import TrainSettings, run_recipe
-from core.split import SplitSpec, make_split
+from core.keras.trainer import KerasTrainer
+from core.runs.pipeline import run_recipe
+from core.settings import TrainSettings
 from core.strategies.registry import build
-from core.vectors import embedding_matrix, read_header
 from tests.conftest import labeled
 
 VOCAB = ("", "[UNK]", "refund", "card", "late")
@@ -47,8 +49,8 @@ def test_bad_vector_files_say_which_line_and_what_is_wrong(tmp_path, lines, mess
 
 
 def test_a_missing_file_is_refused_when_the_experiment_is_submitted(tmp_path):
-    from core.experiments import ExperimentSpec, submit
-    from core.store import Store
+    from core.jobs.experiments import ExperimentSpec, submit
+    from core.jobs.store import Store
 
     store = Store(tmp_path / "ws")
     dataset_id = store.add_dataset(labeled({"a": 30, "b": 60}), name="d")
@@ -69,8 +71,8 @@ def test_fixed_pretrained_vectors_are_the_trained_models_embedding(tmp_path):
     table = {w: rng.normal(size=6).round(4) for w in words}
     path = write(tmp_path / "v.txt", [w + " " + " ".join(map(str, v)) for w, v in table.items()])
 
-    fixed = run_recipe(data, split, build(f'pretrained_vectors(path="{path}",trainable=false)'), settings, 0)
-    tuned = run_recipe(data, split, build(f'pretrained_vectors(path="{path}")'), settings, 0)
+    fixed = run_recipe(data, split, build(f'pretrained_vectors(path="{path}",trainable=false)'), settings, 0, trainer=KerasTrainer())
+    tuned = run_recipe(data, split, build(f'pretrained_vectors(path="{path}")'), settings, 0, trainer=KerasTrainer())
     vocabulary = fixed.encoder.vocabulary
     known = [(vocabulary.index(w), v) for w, v in table.items() if w in vocabulary]
     assert len(known) >= 10

@@ -13,22 +13,31 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_TRAINING, labeled
-from core.store import Status, Store
 from worker_helpers import (  # noqa: F401  (workers is a fixture)
-    LONG_TRAINING, PROJECT, WORKER_ENV, long_data, mid_epoch, pid_gone, queue_runs, tiny_data,
-    wait_for, workers,
+    LONG_TRAINING,
+    PROJECT,
+    WORKER_ENV,
+    long_data,
+    mid_epoch,
+    queue_runs,
+    tiny_data,
+    workers,
 )
+
+from benchmarks.processes import wait_for
+from core.jobs.processes import pid_alive
+from core.jobs.store import Status, Store
+
 
 def assert_no_leftovers(store: Store) -> None:
     assert [p.name for p in (store.root / "tmp").iterdir()] == []
-    finished = {str(r.id) for r in store.runs(status="finished") if r.reused_from is None}
+    finished = {str(r.id) for r in store.runs(status=Status.FINISHED) if r.reused_from is None}
     assert {p.name for p in (store.root / "runs").iterdir()} == finished
 
 
 def test_a_second_worker_on_the_same_workspace_refuses_to_start(tmp_path, workers):
-    from core.worker import lease_holder
+    from core.jobs.lease import lease_holder
 
     store = Store(tmp_path / "ws")
     first = workers.start(store.root)
@@ -48,7 +57,7 @@ def test_a_second_worker_on_the_same_workspace_refuses_to_start(tmp_path, worker
 def test_a_worker_that_lost_its_lease_stops(tmp_path, workers):
     """A worker stalled past ``stale_after_s`` may be replaced; when it wakes
     up it must not serve the workspace beside its successor."""
-    from core.worker import lease_holder
+    from core.jobs.lease import lease_holder
 
     store = Store(tmp_path / "ws")
     worker = workers.start(store.root)
@@ -87,7 +96,7 @@ def test_a_new_worker_interrupts_every_run_left_running(tmp_path, workers):
 
 def test_the_worker_alias_and_auto_start_take_the_workspace_argument(tmp_path, workers, monkeypatch):
     """``python -m core.worker --workspace W`` and the app's auto-start both start a worker for W."""
-    from core.worker import ensure_worker, lease_holder
+    from core.jobs.lease import ensure_worker, lease_holder
 
     store = Store(tmp_path / "ws")
     alias = subprocess.run([sys.executable, "-m", "core.worker", "--workspace", str(store.root), "--until-idle"],
@@ -106,10 +115,10 @@ def test_the_worker_alias_and_auto_start_take_the_workspace_argument(tmp_path, w
 
 
 def test_the_worker_trains_a_submitted_experiment_until_idle(tmp_path, workers):
-    from core.experiments import ExperimentSpec, submit
-    from core.pipeline import TrainSettings
-    from core.runner import load_predictions, load_result
-    from core.worker import lease_holder
+    from core.jobs.experiments import ExperimentSpec, submit
+    from core.jobs.lease import lease_holder
+    from core.results.files import load_predictions, load_result
+    from core.settings import TrainSettings
 
     store = Store(tmp_path / "ws")
     dataset_id = store.add_dataset(labeled({"bad": 12, "ok": 18, "good": 40}), name="tiny")
@@ -117,7 +126,7 @@ def test_the_worker_trains_a_submitted_experiment_until_idle(tmp_path, workers):
                                                  settings=TrainSettings(**TINY_TRAINING)))
     worker = workers.start(store.root, "--until-idle")
     assert workers.finish(worker, 120) == 0, workers.log(worker)
-    runs = store.runs(experiment_id=experiment_id)
+    runs = store.runs(experiment=experiment_id)
     assert [(r.recipe, r.status) for r in runs] == [("ref:majority", "finished"), ("ref:stratified", "finished"),
                                                     ("ref:tfidf_lr", "finished"), ("baseline", "finished")]
     for run in runs:
@@ -132,14 +141,14 @@ def test_the_worker_trains_a_submitted_experiment_until_idle(tmp_path, workers):
 
 
 def test_a_sigkilled_training_child_is_interrupted_and_can_be_requeued(tmp_path, workers):
-    from core.runner import load_result
+    from core.results.files import load_result
 
     store = Store(tmp_path / "ws")
     (victim,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=2))
     (survivor,) = queue_runs(store, tiny_data(), ("class_weight",), training=TINY_TRAINING)
     worker = workers.start(store.root, "--until-idle")
     run = wait_for(lambda: mid_epoch(store, victim), 90, "the first run to train")
-    from core.runner import RUN_NICENESS
+    from core.jobs.runner import RUN_NICENESS
 
     # Training runs below the app's priority (the worker's own niceness plus RUN_NICENESS).
     assert os.getpriority(os.PRIO_PROCESS, run.pid) == os.getpriority(os.PRIO_PROCESS, worker.pid) + RUN_NICENESS
@@ -171,7 +180,7 @@ def test_killing_the_worker_ends_its_children_and_the_next_worker_recovers(tmp_p
     child = wait_for(lambda: mid_epoch(store, victim), 90, "the first run to train").pid
     worker.kill()
     worker.wait(timeout=10)
-    wait_for(lambda: pid_gone(child), 5, f"child {child} to die with its worker")
+    wait_for(lambda: not pid_alive(child), 5, f"child {child} to die with its worker")
     assert [store.run(i).status for i in (victim, waiting)] == ["running", "queued"]
 
     successor = workers.start(store.root, "--until-idle")
@@ -192,7 +201,7 @@ def test_a_worker_killed_while_its_child_starts_still_takes_the_child_along(tmp_
     child = wait_for(lambda: store.run(run_id).pid, 60, "the child to be spawned")
     worker.kill()
     worker.wait(timeout=10)
-    wait_for(lambda: pid_gone(child), 15, f"orphaned child {child} to exit")
+    wait_for(lambda: not pid_alive(child), 15, f"orphaned child {child} to exit")
     assert store.run(run_id).status == "running"  # until the next worker marks it interrupted
 
 
@@ -214,7 +223,7 @@ def test_cancelling_running_runs_ends_them_as_cancelled(tmp_path, workers):
     assert time.monotonic() - asked >= 3  # not before the grace period
     assert "after the grace period" in store.run(frozen).error
     assert workers.finish(worker, 30) == 0, workers.log(worker)
-    assert pid_gone(frozen_pid)
+    assert not pid_alive(frozen_pid)
     assert_no_leftovers(store)
 
 
@@ -227,7 +236,7 @@ def test_a_child_whose_heartbeat_goes_stale_is_killed_and_interrupted(tmp_path, 
     wait_for(lambda: store.run(run_id).status == "interrupted", 15, "the silent run to be interrupted")
     assert "no heartbeat" in store.run(run_id).error
     assert workers.finish(worker, 30) == 0, workers.log(worker)
-    assert pid_gone(pid)
+    assert not pid_alive(pid)
     assert_no_leftovers(store)
 
 
@@ -237,8 +246,8 @@ def test_a_disk_write_failure_marks_the_run_failed_and_keeps_nothing_partial(sto
     is saved (after the other files were written), or when the folder is renamed."""
     import keras
 
-    import core.runner as runner
-    import core.store
+    import core.jobs.queue
+    import core.jobs.runner as runner
 
     (run_id,) = queue_runs(store, labeled({"bad": 12, "ok": 18, "good": 40}), ("baseline",), training=TINY_TRAINING)
     store.claim_next(os.getpid())
@@ -257,8 +266,8 @@ def test_a_disk_write_failure_marks_the_run_failed_and_keeps_nothing_partial(sto
                 raise disk_full
             return real_replace(src, dst)
 
-        monkeypatch.setattr(core.store.os, "replace", replace)
-    monkeypatch.setattr(runner, "_die_with_parent", lambda: None)  # not for the test process
+        monkeypatch.setattr(core.jobs.queue.os, "replace", replace)
+    monkeypatch.setattr(runner, "die_with_parent", lambda: None)  # not for the test process
     runner.child_main(str(store.root), run_id, 1, 0.5, parent_pid=os.getppid())
 
     run = store.run(run_id)
@@ -275,7 +284,7 @@ def test_a_disk_write_failure_marks_the_run_failed_and_keeps_nothing_partial(sto
 def test_a_run_process_writes_its_latest_progress_and_sees_a_cancel(store):
     """Reports are throttled, but the latest one is written by the next beat;
     a cancel is read back within a beat."""
-    from core.runner import _Liveness
+    from core.jobs.runner import _Liveness
 
     (run_id,) = queue_runs(store, tiny_data(), ("baseline",), training=TINY_TRAINING)
     store.claim_next(os.getpid())

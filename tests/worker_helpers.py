@@ -1,18 +1,18 @@
 """Worker processes and store polling shared by the tests that run the real
-worker service (test_worker, test_concurrency)."""
+worker service (test_worker, test_concurrency, test_app_restart). Waiting on
+a condition is ``benchmarks.processes.wait_for``; whether a pid is alive is
+``core.jobs.processes.pid_alive``."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_TRAINING, labeled
-from core.store import Store
+
+from benchmarks.processes import Service, worker_service
+from core.jobs.store import Store
 
 PROJECT = Path(__file__).resolve().parent.parent
 # Batches of 2 rows make an epoch of a few hundred rows last about a second
@@ -37,26 +37,10 @@ def tiny_data():
     return labeled({"bad": 12, "ok": 18, "good": 40})
 
 
-def wait_for(predicate, timeout: float, what: str, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def pid_gone(pid: int) -> bool:
-    from core.worker import pid_alive
-
-    return not pid_alive(pid)
-
-
 def queue_runs(store: Store, data, recipes: tuple[str, ...], *, seeds: int = 1, training=LONG_TRAINING) -> list[int]:
     """Queue LSTM runs directly (no references), as ``submit`` would."""
-    from core.experiments import ExperimentSpec, run_fingerprint
-    from core.pipeline import TrainSettings
+    from core.jobs.experiments import ExperimentSpec, run_fingerprint
+    from core.settings import TrainSettings
 
     dataset_id = store.add_dataset(data, name="generated")
     spec = ExperimentSpec(dataset_id=dataset_id, recipes=recipes, seeds=seeds, settings=TrainSettings(**training),
@@ -78,21 +62,20 @@ def mid_epoch(store: Store, run_id: int):
 
 
 class Workers:
-    """Worker processes started by a test; any left running are killed at the end."""
+    """Worker processes started by a test (``benchmarks.processes.worker_service``:
+    each in its own process group); any left running are killed, with their
+    process group, at the end."""
 
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
-        self.started: list[subprocess.Popen] = []
+        self.started: list[Service] = []
 
     def start(self, root: Path, *args: str, **env: str) -> subprocess.Popen:
-        log = open(self.tmp_path / f"worker-{len(self.started)}.log", "w")
-        process = subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(root), "worker", *args],
-                                   cwd=PROJECT, env={**os.environ, **WORKER_ENV, **env}, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        process.log_path = log.name
-        log.close()
-        self.started.append(process)
-        return process
+        service = worker_service(root, self.tmp_path / f"worker-{len(self.started)}.log", *args,
+                                 **{**WORKER_ENV, **env})
+        service.process.log_path = service.log
+        self.started.append(service)
+        return service.process
 
     def finish(self, process: subprocess.Popen, timeout: float) -> int:
         try:
@@ -105,10 +88,8 @@ class Workers:
         return Path(process.log_path).read_text(errors="replace")[-3000:]
 
     def cleanup(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.kill()  # its children die with it
-                process.wait(timeout=10)
+        for service in self.started:
+            service.stop(grace_s=0)  # SIGKILL the worker and whatever is left of its process group
 
 
 @pytest.fixture

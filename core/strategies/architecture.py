@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core import vectors
+from core.data import word_vectors as vectors
 from core.strategies.base import Param, Strategy
 
 

@@ -40,7 +40,7 @@ class Augment(Strategy):
         return {c: int(min(max(0, half - counts[c]), 4 * counts[c])) for c in ids}
 
     def resample(self, ctx, train):
-        from core.augment import AugmentParams, augment_rows, words_of
+        from core.data.text_edits import AugmentParams, augment_rows, words_of
 
         params = AugmentParams(rate=self["rate"])
         known = words_of([t for t, s in zip(train.texts, train.synthetic) if not s])
@@ -63,7 +63,7 @@ class Augment(Strategy):
         return train.extend(texts, sources)
 
     def preview(self, data, *, seed: int = 0, n: int = 5):
-        from core.augment import AugmentParams, augment_rows, words_of
+        from core.data.text_edits import AugmentParams, augment_rows, words_of
 
         counts = data.class_counts()
         targets = self._targets(_PreviewContext(data), counts)

@@ -2,7 +2,7 @@
 
 Every imbalance strategy is one small class with a stable ``name``, a UI
 ``label`` and ``help``, typed ``params``, and overrides of the hooks it needs.
-Hooks run in this order inside a run (see ``core.pipeline``):
+Hooks run in this order inside a run (see ``core.runs.pipeline``):
 ``relabel`` → ``resample`` → ``sample_weights`` → ``head`` / ``model`` /
 ``loss`` / ``output_bias`` → ``fit`` (two-stage methods, ensembles) → ``decide``.
 Strategies that would fight over the same thing (two losses, two fits) declare
@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from core.data.dataset import LabeledTexts
 from core.errors import InputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from core.dataset import LabeledTexts
-    from core.decision import Decision
-    from core.heads import Head
-    from core.models import ModelSpec
-    from core.pipeline import Fitted, Outputs, RunContext, TrainingSet
+from core.runs.decision_rules import Decision
+from core.runs.heads import Head
+from core.runs.types import (
+    Fitted,
+    LossSpec,
+    ModelSpec,
+    Outputs,
+    RunContext,
+    TrainingSet,
+)
 
 
 @dataclass(frozen=True)
@@ -122,14 +126,16 @@ class Strategy:
     def model(self, ctx: "RunContext", spec: "ModelSpec") -> "ModelSpec":
         return spec
 
-    def loss(self, ctx: "RunContext", train: "TrainingSet"):
+    def loss(self, ctx: "RunContext", train: "TrainingSet") -> "LossSpec | None":
+        """The training loss, named (``LossSpec``); the Keras side builds it."""
         return None
 
     def output_bias(self, ctx: "RunContext", train: "TrainingSet") -> np.ndarray | None:
         return None
 
     def fit(self, ctx: "RunContext", train: "TrainingSet") -> "Fitted | None":
-        """Replace the plain fit (two-stage methods, ensembles)."""
+        """Replace the plain fit (two-stage methods, ensembles), through
+        ``ctx.trainer`` (never Keras directly)."""
         return None
 
     def decide(self, ctx: "RunContext", validation: "Outputs") -> "Decision | None":

@@ -22,7 +22,7 @@ class Threshold(Strategy):
     def decide(self, ctx, validation):
         import numpy as np
 
-        from core.decision import objective, tune_offsets
+        from core.runs.decision_rules import objective, tune_offsets
 
         target = None
         if self["objective"] == "class_recall":

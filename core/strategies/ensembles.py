@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from imblearn.under_sampling import RandomUnderSampler
 
+from core.runs.types import Fitted
 from core.strategies.base import Param, Strategy
 
 
 def _combine(ctx, fits, member_weights):
-    from core.models import soft_vote
-    from core.pipeline import Fitted
-
-    model = soft_vote([f.model for f in fits], member_weights, softmax=ctx.head.kind == "softmax")
+    model = ctx.trainer.soft_vote(ctx, fits, member_weights)
     history = [dict(h, member=i + 1) for i, f in enumerate(fits) for h in f.history]
     return Fitted(model, history, {"trained_samples": sum(f.info["trained_samples"] for f in fits),
                                    "member_weights": list(member_weights)})
@@ -29,15 +29,13 @@ class EasyEnsemble(Strategy):
     cost = 2.5
 
     def fit(self, ctx, train):
-        from core import train as trainer
-
         fits = []
         positions = np.arange(len(train)).reshape(-1, 1)
         for k in range(self["members"]):
             sampler = RandomUnderSampler(random_state=ctx.seed * 1000 + k)
             sampler.fit_resample(positions, train.y)
             subset = train.take(np.sort(sampler.sample_indices_))
-            fits.append(trainer.fit(ctx, subset, stage=f"member {k + 1}/{self['members']}", seed_offset=k + 1))
+            fits.append(ctx.trainer.fit(ctx, subset, stage=f"member {k + 1}/{self['members']}", seed_offset=k + 1))
         return _combine(ctx, fits, [1.0] * len(fits))
 
 
@@ -52,18 +50,12 @@ class Boosting(Strategy):
     cost = 3.0
 
     def fit(self, ctx, train):
-        from dataclasses import replace
-
-        from core import text
-        from core import train as trainer
-
         weights = np.ones(len(train)) if train.weights is None else train.weights.astype(float)
-        seqs = trainer.encode_training_set(ctx, train)
         fits, alphas = [], []
         for k in range(self["rounds"]):
-            fitted = trainer.fit(ctx, replace(train, weights=(weights / weights.mean()).astype(np.float32)),
+            fitted = ctx.trainer.fit(ctx, replace(train, weights=(weights / weights.mean()).astype(np.float32)),
                                  stage=f"round {k + 1}/{self['rounds']}", seed_offset=k + 1)
-            scores = text.predict_scores(fitted.model, seqs, max_len=ctx.encoder.max_len)
+            scores = ctx.trainer.training_scores(ctx, fitted.model, train)
             miss = np.argmax(ctx.head.proba(scores), axis=1) != train.y
             error = float(np.clip(weights @ miss / weights.sum(), 1e-6, 1 - 1e-6))
             alpha = np.log((1 - error) / error) + np.log(max(ctx.n_classes - 1, 1))

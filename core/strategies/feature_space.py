@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.runs.types import Fitted
 from core.strategies.base import Param, Strategy
 
 METHODS = ("smote", "borderline", "adasyn")
@@ -41,17 +42,8 @@ class FeatureSmote(Strategy):
     cost = 1.2
 
     def fit(self, ctx, train):
-        import keras
-
-        from core import text
-        from core import train as trainer
-        from core.models import feature_model, head_layers
-        from core.pipeline import Fitted
-
-        base = trainer.fit(ctx, train, stage="encoder")
-        features = feature_model(base.model)
-        seqs = trainer.encode_training_set(ctx, train)
-        x = text.predict_scores(features, seqs, max_len=ctx.encoder.max_len)
+        base = ctx.trainer.fit(ctx, train, stage="encoder")
+        x = ctx.trainer.training_features(ctx, base.model, train)
         try:
             x_res, y_res = oversample_features(x, train.y, self["method"], self["k_neighbors"], ctx.seed)
         except (ValueError, RuntimeError) as exc:  # e.g. ADASYN finds no neighbour of another class
@@ -61,12 +53,7 @@ class FeatureSmote(Strategy):
             "before": np.bincount(train.y, minlength=ctx.n_classes).tolist(),
             "after": np.bincount(y_res, minlength=ctx.n_classes).tolist(),
         }
-        head = head_layers(ctx.head)
-        head_model = keras.Sequential([keras.Input((x.shape[1],)), head])
-        head_model.compile(optimizer=keras.optimizers.Adam(ctx.settings.learning_rate), loss=base.model.loss)
         ctx.report(stage="retraining the output layer")
-        head_model.fit(x_res, ctx.head.targets(y_res), epochs=self["head_epochs"], batch_size=256, verbose=0,
-                       shuffle=True)
-        combined = keras.Model(base.model.inputs[0], head(base.model.get_layer("features").output), name="feature_smote")
+        combined = ctx.trainer.retrain_head(ctx, base, x_res, y_res, epochs=self["head_epochs"])
         info = dict(base.info, synthetic_points=int(len(y_res) - len(train.y)))
         return Fitted(combined, base.history, info)

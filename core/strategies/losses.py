@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.runs.types import LossSpec
 from core.strategies.base import Param, Strategy
 from core.strategies.weights import class_weights
 
@@ -29,11 +30,9 @@ class Focal(Strategy):
         return self.uses | ({"class_weights"} if self["alpha"] != "none" else set())
 
     def loss(self, ctx, train):
-        import keras
-
-        # α = 1 here: per-class α is exactly a per-row weight α[y] (only the true
-        # class's term is non-zero in one-hot cross-entropy), applied below.
-        return keras.losses.CategoricalFocalCrossentropy(alpha=1.0, gamma=self["gamma"], from_logits=True)
+        # Focal with α = 1: per-class α is exactly a per-row weight α[y] (only the
+        # true class's term is non-zero in one-hot cross-entropy), applied below.
+        return LossSpec.of("focal", gamma=self["gamma"])
 
     def sample_weights(self, ctx, train):
         if self["alpha"] == "none":
@@ -53,9 +52,7 @@ class ClassBalancedFocal(Strategy):
     uses = frozenset({"loss", "class_weights"})
 
     def loss(self, ctx, train):
-        import keras
-
-        return keras.losses.CategoricalFocalCrossentropy(alpha=1.0, gamma=self["gamma"], from_logits=True)
+        return LossSpec.of("focal", gamma=self["gamma"])
 
     def sample_weights(self, ctx, train):
         return class_weights(train.class_counts(ctx.n_classes), "effective", beta=self["beta"])[train.y]
@@ -70,9 +67,7 @@ class LogitAdjusted(Strategy):
     uses = frozenset({"loss"})
 
     def loss(self, ctx, train):
-        from core.losses import LogitAdjustedLoss
-
-        return LogitAdjustedLoss(_priors(ctx, train).tolist(), tau=self["tau"])
+        return LossSpec.of("logit_adjusted", priors=tuple(_priors(ctx, train).tolist()), tau=self["tau"])
 
 
 class PriorBias(Strategy):

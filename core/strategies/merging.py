@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core.data.label_mapping import apply_mapping, validate_mapping
 from core.strategies.base import Param, Strategy
 
 
@@ -19,8 +20,6 @@ class Merge(Strategy):
     uses = frozenset({"labels"})
 
     def relabel(self, ctx):
-        from core.merge import apply_mapping, validate_mapping
-
         mapping = validate_mapping({str(k): str(v) for k, v in self["mapping"].items()}, ctx.data.classes,
                                    ordinal=ctx.data.ordinal)
         y, classes = apply_mapping(ctx.data.y, ctx.data.classes, mapping)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.runs.decision_rules import objective, tune_cutpoints
+from core.runs.heads import Head
+from core.runs.types import LossSpec
 from core.strategies.base import Param, Strategy
 
 
@@ -26,8 +29,6 @@ class OrdinalRegression(Strategy):
         return bool(self["use_target"]) and ctx.data.target is not None
 
     def head(self, ctx):
-        from core.heads import Head
-
         k = ctx.n_classes
         if self._uses_target(ctx):
             target = np.asarray(ctx.data.target)[ctx.split.train]
@@ -44,13 +45,9 @@ class OrdinalRegression(Strategy):
         return train
 
     def loss(self, ctx, train):
-        import keras
-
-        return keras.losses.Huber() if self["loss"] == "huber" else keras.losses.MeanSquaredError()
+        return LossSpec.of(self["loss"])
 
     def decide(self, ctx, validation):
-        from core.decision import objective, tune_cutpoints
-
         score = objective(self["objective"], n_classes=ctx.n_classes)
         return tune_cutpoints(validation.raw, validation.y, ctx.n_classes, score, ctx.head.default_decision())
 
@@ -64,11 +61,7 @@ class Coral(Strategy):
     needs_ordinal = True
 
     def head(self, ctx):
-        from core.heads import Head
-
         return Head("coral", ctx.n_classes)
 
     def loss(self, ctx, train):
-        from core.losses import cumulative_bce
-
-        return cumulative_bce
+        return LossSpec.of("cumulative_bce")

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from core.errors import InputError
-from core.recipe import Recipe, parse_recipe
-from core.strategies.architecture import Bidirectional, DenseHead, Gru, Pool, PretrainedVectors, Stacked, Wider
+from core.strategies.architecture import (
+    Bidirectional,
+    DenseHead,
+    Gru,
+    Pool,
+    PretrainedVectors,
+    Stacked,
+    Wider,
+)
 from core.strategies.augmentation import Augment
 from core.strategies.base import Strategy, StrategyInfo
 from core.strategies.decision import Threshold
@@ -13,7 +20,13 @@ from core.strategies.feature_space import FeatureSmote
 from core.strategies.losses import ClassBalancedFocal, Focal, LogitAdjusted, PriorBias
 from core.strategies.merging import Merge
 from core.strategies.ordinal import Coral, OrdinalRegression
-from core.strategies.sampling import BalancedBatches, OverUnder, RandomOversample, RandomUndersample
+from core.strategies.recipe import Recipe, parse_recipe
+from core.strategies.sampling import (
+    BalancedBatches,
+    OverUnder,
+    RandomOversample,
+    RandomUndersample,
+)
 from core.strategies.weights import ClassWeight
 
 STRATEGIES: dict[str, type[Strategy]] = {

@@ -1,10 +1,11 @@
 """Browser tests: the real app (``streamlit run app.py``) in headless Chromium.
 
-* The app runs on a free port against a temporary workspace
-  (``IMBALANCE_LAB_WORKSPACE``), with the worker's auto-start off; a test that
-  trains starts its own worker (``python -m core --workspace W worker``).
-  Every process is started in its own process group and the whole group is
-  killed at teardown.
+* One app, on a free port, serves one temporary workspace shared by every
+  browser test (``IMBALANCE_LAB_WORKSPACE``, see "the shared workspace"
+  below), with the worker's auto-start off; the tests that train or predict
+  use the ``worker`` fixture (``python -m core --workspace W worker``). Both
+  are started by ``benchmarks/app.py`` and ``benchmarks/processes.py``, each
+  in its own process group, and the whole group is killed at teardown.
 * Chromium is Debian's ``/usr/bin/chromium`` driven by Playwright (never
   ``playwright install``); ``scripts/test.sh`` installs it.
 * Waiting follows streamlit/streamlit's e2e_playwright/conftest.py: the app
@@ -18,17 +19,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from benchmarks.app import start_app
+from benchmarks.processes import Service, wait_for, worker_service
+from tests.e2e.shared import CLASSES, COUNTS, DATASET_NAME, EXPERIMENT_NAME, RECIPES, SIGNAL_WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,111 +42,96 @@ SCREENSHOTS = os.environ.get("IMBALANCE_LAB_SCREENSHOTS") == "1"
 # ------------------------------------------------------------------ processes
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Service:
-    """A child process in its own process group, its output in a log file."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.name, self.log = name, log
-        self._log_fh = open(log, "wb")
-        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log_fh, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-
-    def tail(self, n: int = 4000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-n:]
-        except OSError:
-            return ""
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            pytest.fail(f"{self.name} exited with code {self.process.returncode}:\n{self.tail()}")
-
-    def stop(self, grace_s: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is left of it."""
-        pgid = self.process.pid  # start_new_session: the group id is the child's pid
-        for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.process.wait(timeout=wait_s)
-            except subprocess.TimeoutExpired:
-                continue
-            try:  # the leader is gone; its group may still hold children (e.g. a training process)
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
-                break
-        self._log_fh.close()
-
-
-def child_env(workspace: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMBALANCE_LAB_")}
-    env.update(IMBALANCE_LAB_WORKSPACE=str(workspace), IMBALANCE_LAB_NO_AUTOSTART="1", TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-               PYTHONUNBUFFERED="1")
-    return env
-
-
-def start_app(workspace: Path, log_dir: Path) -> tuple[Service, str]:
-    port = free_port()
-    args = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--global.developmentMode", "false"]
-    app = Service("streamlit", args, child_env(workspace), log_dir / "streamlit.log")
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        app.check_alive()
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return app, url
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            app.stop()
-            pytest.fail(f"the app did not answer {url}/_stcore/health within 60 s:\n{app.tail()}")
-        time.sleep(0.2)
-
-
 def start_worker(workspace: Path, log_dir: Path, slots: int = 2) -> Service:
-    worker = Service("worker", [sys.executable, "-m", "core", "--workspace", str(workspace), "worker",
-                                "--slots", str(slots)], child_env(workspace), log_dir / "worker.log")
-    from core.store import Store
-    from core.worker import lease_holder
+    """The product's worker on ``workspace``, once it holds the workspace's lease."""
+    from core.jobs.lease import lease_holder
+    from core.jobs.store import Store
 
-    store, deadline = Store(workspace), time.monotonic() + 30
-    while lease_holder(store, stale_after_s=20.0) != worker.process.pid:
-        worker.check_alive()
-        if time.monotonic() > deadline:
-            worker.stop()
-            pytest.fail(f"the worker took no lease on {workspace} within 30 s:\n{worker.tail()}")
-        time.sleep(0.2)
+    worker = worker_service(workspace, log_dir / "worker.log", "--slots", str(slots))
+    store = Store(workspace)
+    try:
+        wait_for(lambda: worker.check_alive() or lease_holder(store, stale_after_s=20.0) == worker.pid, 30,
+                 f"the worker to take the lease on {workspace}", every=0.2)
+    except (RuntimeError, TimeoutError) as exc:
+        worker.stop()
+        pytest.fail(f"{exc}:\n{worker.tail()}")
     return worker
 
 
-@pytest.fixture(scope="module")
+# ------------------------------------------------------------------ the shared workspace
+# Every browser test uses one workspace, one app server, one worker and one
+# Chromium (package scope: all gone once tests/e2e/ has run). The workspace
+# holds one tiny 3-class dataset whose class names, texts and name carry HTML
+# (tests/e2e/shared.py; test_html_labels checks that every page shows them as
+# text); the tests that need it open the app at ``?dataset=<id>``, since the
+# Data page tests add datasets of their own.
+# It is trained once: test_experiment_flow submits an experiment through the
+# browser and the worker trains it; the tests that read a finished experiment
+# (``finished_experiment``) reuse that one, or, when the flow test has not run
+# (e.g. ``-k html``), one trained in-process here.
+
+@pytest.fixture(scope="package")
 def workspace(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e") / "workspace"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
+def dataset_id(workspace) -> str:
+    """The shared dataset: a signal word per class among HTML that must stay text."""
+    import numpy as np
+
+    from core.data.dataset import LabeledTexts
+    from core.jobs.store import Store
+
+    texts = [f"{SIGNAL_WORDS[k][i % 3]} <i>item</i> {i} arrived <script>window.__pwned=3</script>"
+             for k, n in enumerate(COUNTS) for i in range(n)]
+    y = np.array([k for k, n in enumerate(COUNTS) for _ in range(n)])
+    return Store(workspace).add_dataset(LabeledTexts(tuple(texts), y, CLASSES, name=DATASET_NAME),
+                                        name=DATASET_NAME)
+
+
+@pytest.fixture(scope="package")
+def trained_experiments() -> dict[str, int]:
+    """Where the flow test records the experiment it trained (``"flow"``)."""
+    return {}
+
+
+@pytest.fixture
+def finished_experiment(workspace, dataset_id, trained_experiments) -> int:
+    """The id of a finished experiment on the shared dataset (baseline and
+    class weights, 1 seed, 1 epoch, plus the references): the flow test's, or
+    else one trained here once, in-process."""
+    from core.jobs.store import Status, Store
+
+    if "flow" not in trained_experiments and "here" not in trained_experiments:
+        from core.jobs.experiments import ExperimentSpec, submit
+        from core.jobs.runner import execute_run
+        from core.settings import TrainSettings
+
+        store = Store(workspace)
+        # units=3, not the flow's 2: should the flow test run later, it must train, not reuse these runs.
+        settings = TrainSettings(epochs=1, patience=1, vocab_size=100, max_len=8, embedding_dim=2, units=3)
+        experiment_id = submit(store, ExperimentSpec(dataset_id=dataset_id, recipes=RECIPES, seeds=1,
+                                                     settings=settings, name=EXPERIMENT_NAME))
+        while (run := store.claim_next(os.getpid())) is not None:
+            execute_run(store, run.id)
+        trained_experiments["here"] = experiment_id
+    experiment_id = trained_experiments.get("flow", trained_experiments.get("here"))
+    runs = Store(workspace).runs(experiment=experiment_id)
+    assert runs and all(r.status == Status.FINISHED for r in runs), [(r.recipe, r.status, r.error) for r in runs]
+    return experiment_id
+
+
+@pytest.fixture(scope="package")
 def app_url(workspace, tmp_path_factory) -> Iterator[str]:
-    """The app serving ``workspace`` (one server per test module)."""
+    """The app serving ``workspace`` (one server for every browser test)."""
     app, url = start_app(workspace, tmp_path_factory.mktemp("logs"))
     yield url
     app.stop()
     print(f"--- streamlit log (tail) ---\n{app.tail(2000)}")  # shown by pytest only when a test failed
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def worker(workspace, tmp_path_factory) -> Iterator[Service]:
     """A training worker serving ``workspace`` (the app's auto-start is off)."""
     service = start_worker(workspace, tmp_path_factory.mktemp("worker-logs"))
@@ -159,9 +143,9 @@ def worker(workspace, tmp_path_factory) -> Iterator[Service]:
 # ------------------------------------------------------------------ browser
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser_context():
-    """Chromium with a fresh profile, closed after each module (so it is gone while other tests run)."""
+    """Chromium with a fresh profile, closed once the browser tests have run (so it is gone while other tests run)."""
     if not CHROMIUM.exists():
         pytest.fail("the browser tests need Debian's Chromium at /usr/bin/chromium: run scripts/test.sh as root, or "
                     "`apt-get install -y chromium chromium-driver`")

@@ -1,5 +1,6 @@
 """The Data page in a real browser: the built-in sample, a CSV through the file
-chooser, and a refused CSV. One app server (and workspace) for the module."""
+chooser, and a refused CSV. The app server and workspace are those every
+browser test shares (see conftest.py)."""
 
 from __future__ import annotations
 

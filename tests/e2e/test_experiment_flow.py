@@ -1,37 +1,24 @@
 """From a submitted experiment to its confusion matrices, in a real browser with
 a real worker: Experiment → (Data and Compare while a run trains) → Runs until
 every run finished → Compare, then a refresh. Tiny settings: 2 recipes
-(baseline + class weights) × 1 seed, 1 epoch, the smallest layers."""
+(baseline + class weights) × 1 seed, 1 epoch, the smallest layers, on the
+browser tests' shared dataset (HTML in its labels, see conftest.py). The
+experiment it trains is the shared finished experiment of the tests after it."""
 
 from __future__ import annotations
 
+import html as html_text
 import re
 import time
 
-import numpy as np
-import pytest
 from playwright.sync_api import expect
 
-from core.dataset import LabeledTexts
-from core.store import Status, Store
+from core.jobs.store import Status, Store
+from tests.e2e.shared import COUNTS, DATASET_NAME, EXPERIMENT_NAME, RECIPES
 
-DATASET_NAME = "tiny reviews"
-COUNTS = {"bad": 30, "ok": 60, "good": 150}
-WORDS = {"bad": ("awful", "broken", "refund"), "ok": ("fine", "average", "decent"),
-         "good": ("lovely", "perfect", "great")}
 TINY = {"Seeds": 1, "Epochs (max, early stopping)": 1, "LSTM units": 2, "Embedding size": 2, "Vocabulary size": 100,
         "Sequence length (0 = auto, 95th percentile)": 8}
 FINISH_TIMEOUT_MS = 150_000
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    """A workspace holding one tiny 3-class dataset (so the app registers no sample)."""
-    root = tmp_path_factory.mktemp("e2e-flow") / "workspace"
-    texts = [f"{WORDS[label][i % 3]} item {i} arrived this week" for label, n in COUNTS.items() for i in range(n)]
-    y = np.array([k for k, n in enumerate(COUNTS.values()) for _ in range(n)])
-    Store(root).add_dataset(LabeledTexts(tuple(texts), y, tuple(COUNTS), name=DATASET_NAME), name=DATASET_NAME)
-    return root
 
 
 def tick(ui, label: str) -> None:
@@ -70,26 +57,37 @@ def running_lstm(store: Store, run_ids: list[int]) -> int | None:
     return None
 
 
-def test_experiment_from_submit_to_confusion_matrices(ui, app_url, workspace, worker):
+def test_experiment_from_submit_to_confusion_matrices(ui, app_url, workspace, dataset_id, worker,
+                                                     trained_experiments):
     store = Store(workspace)
-    ui.open(app_url)
+    before = {e["id"] for e in store.experiments()}
+    ui.open(f"{app_url}/?dataset={dataset_id}")  # the Data page tests may have added other datasets
     ui.nav("Experiment")
     tick(ui, "Class weights")
     for label, value in TINY.items():
         set_number(ui, label, value)
-    expect(ui.main).to_contain_text("Recipes: baseline, class_weight")
+    name = ui.page.get_by_role("textbox", name="Name (optional)")
+    name.fill(EXPERIMENT_NAME)
+    name.press("Enter")
+    ui.wait()
+    expect(ui.main).to_contain_text("Recipes: " + ", ".join(RECIPES))
     ui.screenshot("experiment")
     ui.page.get_by_role("button", name="Submit experiment").click()
     ui.wait()
-    expect(ui.main.locator("[data-testid='stAlertContentSuccess']")).to_contain_text("Experiment #1 submitted")
+    success = ui.main.locator("[data-testid='stAlertContentSuccess']")
+    expect(success).to_contain_text(re.compile(r"Experiment #\d+ submitted"))
     ui.assert_no_traceback()
 
-    settings = store.experiment(1)["spec"]["settings"]
+    (experiment_id,) = {e["id"] for e in store.experiments()} - before
+    expect(success).to_contain_text(f"Experiment #{experiment_id} submitted")
+    experiment = store.experiment(experiment_id)
+    assert experiment["dataset_id"] == dataset_id and experiment["name"] == EXPERIMENT_NAME, experiment
+    settings = experiment["spec"]["settings"]
     assert {k: settings[k] for k in ("epochs", "units", "embedding_dim", "vocab_size", "max_len")} == dict(
         epochs=1, units=2, embedding_dim=2, vocab_size=100, max_len=8), settings
-    runs = store.runs()
+    runs = store.runs(experiment=experiment_id)
     recipes = sorted({r.recipe for r in runs})
-    assert {"baseline", "class_weight"} <= set(recipes)
+    assert set(RECIPES) <= set(recipes)
     assert len(runs) == len(recipes)  # one seed
     lstm = [r.id for r in runs if not r.recipe.startswith("ref:")]
     assert len(lstm) == 2
@@ -98,7 +96,7 @@ def test_experiment_from_submit_to_confusion_matrices(ui, app_url, workspace, wo
     deadline = time.monotonic() + 90
     while (training := running_lstm(store, lstm)) is None:
         worker.check_alive()
-        assert time.monotonic() < deadline, [(r.recipe, r.status, r.error) for r in store.runs()]
+        assert time.monotonic() < deadline, [(r.recipe, r.status, r.error) for r in runs]
         time.sleep(0.3)
     ui.nav("Data")
     expect(ui.main.get_by_role("heading", name=DATASET_NAME)).to_be_visible()
@@ -116,7 +114,7 @@ def test_experiment_from_submit_to_confusion_matrices(ui, app_url, workspace, wo
         has_text=re.compile(r"^\W+(queued|running|finished) \d"))  # e.g. "🕒 queued 1 · 🏃 running 2"
     expect(status_line.first).to_contain_text(re.compile("running|queued"))
     expect(status_line.first).to_have_text(f"✅ finished {len(runs)}", timeout=FINISH_TIMEOUT_MS)
-    assert [r.status for r in store.runs()] == [Status.FINISHED.value] * len(runs)
+    assert [r.status for r in store.runs(experiment=experiment_id)] == [Status.FINISHED.value] * len(runs)
     ui.assert_no_traceback()
     ui.screenshot("runs")
 
@@ -133,17 +131,16 @@ def test_experiment_from_submit_to_confusion_matrices(ui, app_url, workspace, wo
     expect(ui.page.get_by_role("radiogroup", name="View").get_by_role("radio", name="Confusion")).to_be_checked()
     assert confusion_matrices(ui, len(recipes)) == matrices
     ui.assert_no_traceback()
+    trained_experiments["flow"] = experiment_id  # the shared finished experiment of the tests after this one
 
 
-def test_after_training_merge_predict_and_html_report(ui, app_url, workspace, worker, tmp_path):
-    """The pages that read the finished experiment of the test above: merge
-    suggestions, predictions from the worker's prediction service, and the
-    HTML report downloaded through the browser."""
-    store = Store(workspace)
-    runs = store.runs()
-    if not runs or any(r.status != Status.FINISHED.value for r in runs):
-        pytest.fail("needs the finished experiment of test_experiment_from_submit_to_confusion_matrices")
-    ui.open(app_url)
+def test_after_training_merge_predict_and_html_report(ui, app_url, dataset_id, finished_experiment, worker,
+                                                     tmp_path):
+    """The pages that read a finished experiment (the test above's, or one
+    trained by the ``finished_experiment`` fixture when that test did not run):
+    merge suggestions, predictions from the worker's prediction service, and
+    the HTML report downloaded through the browser."""
+    ui.open(f"{app_url}/?dataset={dataset_id}&experiment={finished_experiment}")
 
     ui.nav("Merge explorer")
     expect(ui.main.get_by_role("heading", name="Suggestions")).to_be_visible()
@@ -170,7 +167,7 @@ def test_after_training_merge_predict_and_html_report(ui, app_url, workspace, wo
     download.value.save_as(target)
     html = target.read_text(encoding="utf-8")
     assert target.suffix == ".html" and html.lstrip().lower().startswith("<!doctype html")
-    assert DATASET_NAME in html and "baseline" in html and "class_weight" in html
+    assert html_text.escape(DATASET_NAME) in html and "baseline" in html and "class_weight" in html
     assert "Plotly.newPlot" in html and not re.search(r"<script[^>]+src=[\"']https?:", html)  # opens offline
     ui.assert_no_traceback()
     ui.screenshot("report")

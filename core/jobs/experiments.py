@@ -1,0 +1,164 @@
+"""Experiments: one dataset version + one split spec + recipes × seeds + shared
+training settings. Every recipe × seed is a run; the references are added for
+every seed. Submitting an identical run again reuses its finished result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+
+from core.errors import InputError
+from core.jobs.store import Store
+from core.runs.pipeline import check_label_type
+from core.runs.references import ALWAYS, REFERENCES, is_reference
+from core.settings import TrainSettings
+from core.settings import get_settings
+from core.strategies.recipe import BASELINE, parse_recipe
+from core.strategies.registry import build
+
+VERSIONED = ("tensorflow-cpu", "tensorflow", "keras", "scikit-learn", "imbalanced-learn", "numpy")
+
+
+def _default(name: str):
+    """A default taken from ``core.settings`` (so environment overrides apply) when the spec is made."""
+    return field(default_factory=lambda: getattr(get_settings(), name))
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    dataset_id: str
+    recipes: tuple[str, ...] = (BASELINE,)
+    seeds: int = _default("default_seeds")
+    settings: TrainSettings = field(default_factory=TrainSettings)
+    test_share: float = _default("test_share")
+    validation_share: float = _default("validation_share")
+    references: tuple[str, ...] = ALWAYS
+    name: str = ""
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["settings"] = self.settings.to_json()
+        return d
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "ExperimentSpec":
+        payload = dict(payload)
+        payload["settings"] = TrainSettings.from_json(payload.get("settings", {}))
+        payload["recipes"] = tuple(payload.get("recipes", (BASELINE,)))
+        payload["references"] = tuple(payload.get("references", ALWAYS))
+        return cls(**payload)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def canonical_recipe(text: str) -> str:
+    """The recipe's text with every parameter spelled out, checked by the registry."""
+    recipe = parse_recipe(text)
+    strategies = build(recipe)
+    parts = []
+    for step, strategy in zip(recipe.steps, strategies):
+        given = dict(step.params)
+        shown = {k: v for k, v in strategy.values.items() if k in given}
+        inner = ",".join(f"{k}={json.dumps(v, separators=(',', ':'), sort_keys=True) if not isinstance(v, str) else v}"
+                         for k, v in shown.items())
+        parts.append(f"{step.name}({inner})" if inner else step.name)
+    return "+".join(parts) or BASELINE
+
+
+# Raised whenever a change to the code changes a finished run's numbers (training or
+# evaluation), so results stored by older code are trained again rather than reused.
+# 2: minority_recall is of the training split's rarest class, not of the resampled rows.
+# 3: validation and test scores from a graph function (was eager), the "pool" strategy.
+RESULTS_VERSION = 3
+
+
+def run_fingerprint(spec: ExperimentSpec, recipe: str, seed: int) -> str:
+    """Everything that affects a run's numbers: dataset, split, recipe with all
+    parameter values, training settings, seed, library versions and the
+    version of the code's results (``RESULTS_VERSION``)."""
+    full = [] if is_reference(recipe) else [dict(name=s.name, **s.values, **s.inputs()) for s in build(recipe)]
+    payload = {
+        "dataset": spec.dataset_id, "split": [spec.test_share, spec.validation_share], "recipe": recipe,
+        "params": full, "settings": None if is_reference(recipe) else spec.settings.to_json(), "seed": seed,
+        "versions": library_versions(), "results_version": RESULTS_VERSION,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def validate(store: Store, spec: ExperimentSpec) -> ExperimentSpec:
+    """Check recipes against the registry and the dataset's label type; put
+    the baseline first and drop duplicates."""
+    max_seeds = get_settings().max_seeds
+    if spec.seeds < 1 or spec.seeds > max_seeds:
+        raise InputError(f"seeds must be between 1 and {max_seeds} (got {spec.seeds}).")
+    if not 0.05 <= spec.test_share <= 0.5 or not 0.05 <= spec.validation_share <= 0.4:
+        raise InputError("test share must be 0.05–0.5 and validation share 0.05–0.4.")
+    data_info = store.dataset_info(spec.dataset_id)
+    recipes: list[str] = [BASELINE]
+    for text in spec.recipes:
+        recipe = canonical_recipe(text)
+        strategies = build(recipe)
+        check_label_type(strategies, _LabelType(bool(data_info["ordinal"]), bool(data_info["has_target"])))
+        for strategy in strategies:
+            strategy.check()
+        if recipe not in recipes:
+            recipes.append(recipe)
+    unknown = [r for r in spec.references if r not in REFERENCES]
+    if unknown:
+        raise InputError(f"unknown reference {', '.join(unknown)}; known: {', '.join(REFERENCES)}.")
+    references = tuple(dict.fromkeys(ALWAYS + tuple(spec.references)))
+    return ExperimentSpec(**{**spec.__dict__, "recipes": tuple(recipes), "references": references})
+
+
+@dataclass(frozen=True)
+class _LabelType:
+    ordinal: bool
+    has_target: bool
+
+    @property
+    def target(self):
+        return True if self.has_target else None
+
+
+def submit(store: Store, spec: ExperimentSpec) -> int:
+    """Store the experiment and queue (or reuse) one run per recipe × seed."""
+    spec = validate(store, spec)
+    name = spec.name or (f"{len(spec.recipes)} recipe{'s' * (len(spec.recipes) > 1)} × "
+                         f"{spec.seeds} seed{'s' * (spec.seeds > 1)}")
+    experiment_id = store.add_experiment(name=name, dataset_id=spec.dataset_id, spec=spec.to_json())
+    for seed in range(spec.seeds):
+        for recipe in spec.references + spec.recipes:
+            store.add_run(experiment_id=experiment_id, recipe=recipe, seed=seed,
+                          fingerprint=run_fingerprint(spec, recipe, seed))
+    return experiment_id
+
+
+# Training samples per second of one run at the default settings, start-up included,
+# calibrated on the benchmark's experiment section (BENCHMARKS.md, "experiment"); used
+# only for the UI's time estimate, which counts every epoch and so stays an upper bound.
+SAMPLES_PER_SECOND_PER_SLOT = 1200.0
+REFERENCE_SECONDS = 3.0
+
+
+def estimate(n_rows: int, spec: ExperimentSpec, *, slots: int) -> dict[str, float]:
+    """Run count and a rough wall-time estimate (upper bound: early stopping
+    usually ends runs sooner)."""
+    from core.strategies.registry import cost
+
+    train_rows = n_rows * (1 - spec.test_share - spec.validation_share)
+    recipes = list(dict.fromkeys((BASELINE, *spec.recipes)))  # the baseline always runs
+    lstm_seconds = sum(cost(r) for r in recipes) * spec.seeds * train_rows * spec.settings.epochs
+    lstm_seconds /= SAMPLES_PER_SECOND_PER_SLOT * (64 / spec.settings.units) ** 0.5
+    runs = spec.seeds * (len(recipes) + len(spec.references))
+    total = lstm_seconds / max(1, slots) + spec.seeds * len(spec.references) * REFERENCE_SECONDS
+    return {"runs": runs, "seconds": total}

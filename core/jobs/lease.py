@@ -1,0 +1,66 @@
+"""The worker lease: one worker per workspace, held by a row (pid + heartbeat),
+and starting a detached worker when none holds it.
+
+TensorFlow-free: the app calls ``ensure_worker`` and ``lease_holder``; the
+worker itself (``core.jobs.worker``) is started as its own process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.errors import InputError
+from core.jobs.processes import pid_alive
+from core.jobs.store import Store
+from core.settings import PROJECT_ROOT, Settings, get_settings
+
+
+class WorkerAlreadyRunning(InputError):
+    pass
+
+
+def lease_holder(store: Store, stale_after_s: float) -> int | None:
+    """The pid of a live worker on this workspace, or None."""
+    row = store.lease()
+    if row and pid_alive(row["pid"]) and time.time() - row["heartbeat"] < stale_after_s:
+        return int(row["pid"])
+    return None
+
+
+def acquire_lease(store: Store, stale_after_s: float) -> None:
+    """Make this process the workspace's worker, or refuse if a live one is."""
+    holder = store.take_lease(os.getpid(), socket.gethostname(), stale_after_s=stale_after_s)
+    if holder is not None:
+        raise WorkerAlreadyRunning(f"a worker (pid {holder}) already serves the workspace {store.root}; "
+                                   "stop it first, or use another workspace.")
+
+
+def release_lease(store: Store) -> None:
+    store.drop_lease(os.getpid())
+
+
+def renew_lease(store: Store) -> bool:
+    """Refresh this worker's lease; False when another worker has taken it over
+    (this one was stalled past ``stale_after_s``) and this one must stop."""
+    return store.renew_lease(os.getpid())
+
+
+def ensure_worker(workspace: str | Path, settings: Settings | None = None) -> int | None:
+    """Start a detached worker if none holds the lease (the app calls this).
+    Returns the live worker's pid, or None when auto-start is off."""
+    settings = settings or get_settings(workspace=workspace)
+    store = Store(workspace)
+    holder = lease_holder(store, settings.stale_after_s)
+    if holder or settings.no_autostart:
+        return holder
+    project_root = PROJECT_ROOT
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))}
+    with open(store.root / "logs" / "worker.log", "ab") as log:  # the worker keeps its own copy
+        process = subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(store.root), "worker"],
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=project_root,
+                                   env=env, start_new_session=True)
+    return process.pid

@@ -1,0 +1,22 @@
+"""Reading a finished run's result files (written by ``core.jobs.runner``).
+
+JSON and ``.npz`` only: nothing here unpickles or imports TensorFlow."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from core.jobs.store import Store
+
+
+def load_result(store: Store, result_dir: str) -> dict:
+    """A finished run's summary and evaluation (JSON only; never unpickles)."""
+    with open(store.path_inside(result_dir) / "result.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def load_predictions(store: Store, result_dir: str) -> dict[str, np.ndarray]:
+    with np.load(store.path_inside(result_dir) / "predictions.npz", allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}

@@ -1,0 +1,331 @@
+"""Exports for stakeholders: CSV/JSON of all metrics, a self-contained HTML
+report, and prediction tables.
+
+Everything a user typed (dataset and experiment names, class names, recipe
+parameters, run errors) is escaped before it enters HTML, and neutralised
+before it enters a CSV cell a spreadsheet could run as a formula. The HTML
+report embeds plotly.js once, so it opens offline."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import time
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InputError
+from core.files import safe_name
+from core.jobs.store import Store
+from core.results import compare
+from core.results.experiment_results import (
+    MARK_SYMBOL,
+    ExperimentResults,
+    experiment_results,
+    format_cell,
+)
+from core.results.merge_effects import is_merge_recipe
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+METRICS_FORMAT = "imbalance-lab-metrics/1"
+PER_CLASS_METRICS = ("recall", "precision", "f1")
+STATISTICS_NOTE = (
+    "Each number is the mean over seeds; ± is the half-width of the 95% t-interval. Every recipe is compared with "
+    "the baseline (the plain LSTM) by a paired t-test over seeds, Holm-corrected across recipes within each metric: "
+    "▲ better / ▼ worse when the adjusted p < 0.05, otherwise ≈ indistinguishable. With 3 seeds such a test detects "
+    "only large effects — ≈ means \"not shown to differ\", not \"equal\"; run more seeds (5–10) to see smaller ones. "
+    "References (majority, stratified random, TF-IDF + logistic regression) are context and are never tested.")
+
+
+def neutralise(value):
+    """Prefix a quote to text a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_csv(frame: pd.DataFrame) -> str:
+    safe = frame.copy()
+    safe.columns = [neutralise(str(c)) for c in safe.columns]
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    return safe.to_csv(index=False)
+
+
+def export_name(experiment_id: int, what: str, extension: str) -> str:
+    """A file name for an export: safe characters only, and a short hash of
+    ``what`` so two long recipes never share a name."""
+    digest = hashlib.sha1(what.encode("utf-8")).hexdigest()[:8]
+    return f"experiment{int(experiment_id)}-{safe_name(what, 'export')[:60]}-{digest}.{extension}"
+
+
+# ----- metrics as tables -----
+def metrics_frame(store: Store, experiment_id: int) -> pd.DataFrame:
+    """Every stored metric of every finished run, long: experiment_id, run_id,
+    recipe, seed, scope ('overall' or 'class'), class, metric, value."""
+    results = experiment_results(store, experiment_id)
+    m = results.metrics
+    columns = ["experiment_id", "run_id", "recipe", "seed", "scope", "class", "metric", "value"]
+    if m.empty:
+        return pd.DataFrame(columns=columns)
+    is_class = m["scope"].str.startswith("class:")
+    frame = pd.DataFrame({
+        "experiment_id": int(experiment_id), "run_id": m["run_id"].astype(int), "recipe": m["recipe"],
+        "seed": m["seed"].astype(int), "scope": np.where(is_class, "class", "overall"),
+        "class": np.where(is_class, m["scope"].str.slice(6), ""), "metric": m["name"],
+        "value": pd.to_numeric(m["value"], errors="coerce"),
+    })
+    return frame.sort_values(["run_id", "scope", "class", "metric"], kind="stable").reset_index(drop=True)[columns]
+
+
+def metrics_csv(store: Store, experiment_id: int) -> str:
+    """``metrics_frame`` as CSV, text cells neutralised against spreadsheet formulas."""
+    return safe_csv(metrics_frame(store, experiment_id))
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def leaderboard_records(results: ExperimentResults) -> list[dict]:
+    """The leaderboard as records: recipe, n_seeds, and per metric mean, std,
+    95% CI, Holm-adjusted p against the baseline and the mark."""
+    board = results.leaderboard()
+    records = []
+    for recipe, row in board.iterrows():
+        record: dict[str, Any] = {"recipe": recipe, "n_seeds": int(row["n_seeds"])}
+        for metric in results.headline_metrics():
+            record[metric] = {k: _number(row[f"{metric}_{k}"]) for k in ("mean", "std", "ci_low", "ci_high", "p_adj")}
+            record[metric]["mark"] = row[f"{metric}_mark"]
+        records.append(record)
+    return records
+
+
+def metrics_json(store: Store, experiment_id: int) -> str:
+    """The experiment, its dataset, every run with its metrics, and the leaderboard."""
+    results = experiment_results(store, experiment_id)
+    experiment = results.experiment
+    info = store.dataset_info(experiment["dataset_id"])
+    frame = metrics_frame(store, experiment_id)
+    runs = []
+    for run in results.runs.itertuples(index=False):
+        mine = frame[frame["run_id"] == run.id]
+        overall = {r.metric: _number(r.value) for r in mine[mine["scope"] == "overall"].itertuples(index=False)}
+        per_class: dict[str, dict[str, float | None]] = {}
+        for r in mine[mine["scope"] == "class"].to_dict("records"):
+            per_class.setdefault(r["class"], {})[r["metric"]] = _number(r["value"])
+        # pandas turns a missing error into NaN once another run has one: not valid JSON
+        runs.append({"run_id": int(run.id), "recipe": run.recipe, "seed": int(run.seed), "status": run.status,
+                     "error": run.error if isinstance(run.error, str) else None, "overall": overall,
+                     "per_class": per_class})
+    payload = {
+        "format": METRICS_FORMAT,
+        "experiment": {"id": int(experiment["id"]), "name": experiment["name"], "spec": experiment["spec"]},
+        "dataset": {"id": info["id"], "name": info["name"], "n_rows": int(info["n_rows"]),
+                    "classes": list(info["classes"]), "ordinal": bool(info["ordinal"])},
+        "runs": runs,
+        "leaderboard": leaderboard_records(results),
+    }
+    return json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False)
+
+
+# ----- the HTML report -----
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, cls: str = "") -> str:
+    """An HTML table; every cell is escaped here, so callers pass plain values."""
+    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return (f'<div class="scroll"><table class="{_esc(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+            '</table></div>')
+
+
+class _Figures:
+    """Turns plotly figures into HTML divs, embedding plotly.js in the first one only."""
+
+    def __init__(self) -> None:
+        self.embedded = False
+
+    def __call__(self, fig) -> str:
+        import plotly.io as pio
+
+        div = pio.to_html(fig, include_plotlyjs=not self.embedded, full_html=False,
+                          config={"displaylogo": False, "responsive": True})
+        self.embedded = True
+        return f'<div class="figure">{div}</div>'
+
+
+def _spec_section(results: ExperimentResults, info: dict) -> str:
+    spec = results.experiment["spec"]
+    rows = [("dataset", f"{info['name']} ({info['n_rows']:,} rows, {len(info['classes'])} classes"
+                        f"{', ordinal' if info['ordinal'] else ''})"),
+            ("seeds", spec.get("seeds")), ("test share", spec.get("test_share")),
+            ("validation share", spec.get("validation_share")),
+            ("recipes", " · ".join(spec.get("recipes", ()))), ("references", " · ".join(spec.get("references", ())))]
+    rows += [(f"training: {k}", "auto" if v is None else v) for k, v in spec.get("settings", {}).items()]
+    status = results.runs["status"].value_counts()
+    rows.append(("runs", ", ".join(f"{n} {s}" for s, n in status.items()) or "none"))
+    return "<h2>Experiment</h2>" + _table(["field", "value"], rows, cls="spec")
+
+
+def _dataset_section(store: Store, info: dict, figure: _Figures) -> str:
+    from core.data.profile import compute_profile
+    from core.results.figures import class_distribution
+
+    profile = compute_profile(store.load_dataset(info["id"]))
+    facts = [("rows", f"{profile.n_rows:,}"), ("classes", len(profile.classes)),
+             ("imbalance ratio (largest / smallest)", f"{profile.imbalance_ratio:.1f}"),
+             ("normalised entropy (1 = balanced)", f"{profile.normalised_entropy:.2f}"),
+             ("median tokens per text", f"{profile.length_summary.median:.0f}"),
+             ("exact duplicate texts", f"{profile.n_exact_duplicates:,}"),
+             ("texts with conflicting labels", f"{profile.n_conflicting_duplicates:,}")]
+    classes = [(c, f"{n:,}", f"{s:.1%}") for c, n, s in zip(profile.classes, profile.class_counts,
+                                                            profile.class_shares)]
+    return ("<h2>Dataset</h2>" + _table(["", ""], facts, cls="spec") + _table(["class", "rows", "share"], classes)
+            + figure(class_distribution(profile, log_scale=profile.imbalance_ratio > 20)))
+
+
+def leaderboard_frame(results: ExperimentResults) -> pd.DataFrame:
+    """The leaderboard as display text: recipe, role, seeds, and per headline
+    metric "mean ± CI half-width" with the mark against the baseline."""
+    board = results.leaderboard()
+    metrics = results.headline_metrics()
+    rows = []
+    for recipe, r in board.iterrows():
+        role = "reference" if r[f"{metrics[0]}_mark"] == "reference" else (
+            "baseline" if r[f"{metrics[0]}_mark"] == "baseline" else "")
+        rows.append([recipe, role, int(r["n_seeds"])] + [
+            format_cell(r[f"{m}_mean"], r[f"{m}_ci_low"], r[f"{m}_ci_high"], r[f"{m}_mark"]) for m in metrics])
+    return pd.DataFrame(rows, columns=["recipe", "role", "seeds", *metrics])
+
+
+MARK_LEGEND = (" · ".join(f"{MARK_SYMBOL[k]} {k}" for k in ("better", "worse", "indistinguishable"))
+               + " vs the baseline (paired t-test over seeds, Holm-corrected); references are never tested.")
+
+
+def _leaderboard_section(results: ExperimentResults) -> str:
+    board = leaderboard_frame(results)
+    if board.empty:
+        return "<h2>Leaderboard</h2><p>No finished runs yet.</p>"
+    return ("<h2>Leaderboard</h2>" + _table(list(board.columns), board.values.tolist(), cls="leaderboard")
+            + f"<p class=\"note\">{_esc(MARK_LEGEND)}</p>")
+
+
+def _statistics_section(results: ExperimentResults) -> str:
+    seeds = int(results.experiment["spec"].get("seeds", 0))
+    text = f"This experiment has {seeds} seed{'s' if seeds != 1 else ''}. {STATISTICS_NOTE}"
+    if any(is_merge_recipe(r) for r in results.recipes):
+        text += (" Recipes with a merge step are scored on their merged classes, so their numbers are not on the "
+                 "same label set as the baseline's; the Merge explorer compares them on the merged label set.")
+    return f"<h2>Statistics</h2><p>{_esc(text)}</p>"
+
+
+def _per_class_section(results: ExperimentResults, figure: _Figures) -> str:
+    from core.results.figures import bar_with_errors
+
+    parts = []
+    for metric in PER_CLASS_METRICS:
+        table = results.per_class(metric)
+        if table.empty:
+            continue
+        classes = list(dict.fromkeys(list(results.classes) + list(table["class"])))
+        parts.append(figure(bar_with_errors(table, metric=metric, classes=classes)))
+    if not parts:
+        return ""
+    return "<h2>Per-class recall, precision and F1</h2>" + "".join(parts)
+
+
+def _confusion_section(store: Store, results: ExperimentResults, figure: _Figures) -> str:
+    from core.results.figures import confusion_heatmap
+
+    pooled = compare.pooled_confusions(store, results)
+    if not pooled:
+        return ""
+    cells = "".join(figure(confusion_heatmap(cm, classes, title=recipe, normalise=True, zmax=1.0, showscale=False))
+                    for recipe, (cm, classes) in pooled.items())
+    return ("<h2>Confusion matrices</h2><p class=\"note\">Rows: true class; columns: predicted class; each row "
+            "divided by its total, summed over the seeds' test sets.</p>" + f'<div class="grid">{cells}</div>')
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1200px;color:#222;
+padding:0 1rem}
+h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f5f5f5}table.leaderboard td{font-variant-numeric:tabular-nums;white-space:nowrap}
+.note{color:#555;font-size:.9rem}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:.5rem}
+.figure{min-width:0}.scroll{overflow-x:auto}
+"""
+
+
+def build_html_report(store: Store, experiment_id: int) -> str:
+    """A self-contained HTML report of one experiment: spec, dataset profile,
+    leaderboard with marks, per-class bars, confusion matrices side by side and
+    a note on statistics. plotly.js is embedded once; nothing is fetched."""
+    results = experiment_results(store, experiment_id)
+    experiment = results.experiment
+    info = store.dataset_info(experiment["dataset_id"])
+    figure = _Figures()
+    generated = time.strftime("%Y-%m-%d %H:%M", time.localtime())
+    title = f"Imbalance Lab — experiment #{int(experiment['id'])}: {experiment['name']}"
+    body = "".join([
+        f"<h1>{_esc(title)}</h1>",
+        f"<p class=\"note\">Generated {_esc(generated)} from workspace results. Dataset {_esc(info['name'])}.</p>",
+        _spec_section(results, info),
+        _dataset_section(store, info, figure),
+        _leaderboard_section(results),
+        _statistics_section(results),
+        _per_class_section(results, figure),
+        _confusion_section(store, results, figure),
+    ])
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_esc(title)}</title>"
+            f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{_CSS}</style></head>"
+            f"<body>{body}</body></html>\n")
+
+
+# ----- predictions -----
+def predictions_long(texts: Sequence[str], answers: Sequence[dict]) -> pd.DataFrame:
+    """One row per text × recipe × class: text_index, text, recipe, class,
+    probability, and whether that class is the recipe's decided prediction."""
+    rows = []
+    for answer in answers:
+        for i, (text, proba, predicted) in enumerate(zip(texts, answer["proba"], answer["predicted"])):
+            rows += [{"text_index": i, "text": text, "recipe": answer["recipe"], "class": cls, "probability": p,
+                      "predicted": cls == predicted} for cls, p in zip(answer["classes"], proba)]
+    return pd.DataFrame(rows, columns=["text_index", "text", "recipe", "class", "probability", "predicted"])
+
+
+def predictions_wide(texts: Sequence[str], answers: Sequence[dict], *, max_chars: int = 200) -> pd.DataFrame:
+    """One row per text: the (shortened) text, then per recipe its predicted
+    class and that class's probability."""
+    frame = pd.DataFrame({"text": [t if len(t) <= max_chars else t[: max_chars - 1] + "…" for t in texts]})
+    for answer in answers:
+        index = {c: j for j, c in enumerate(answer["classes"])}
+        frame[f"{answer['recipe']}"] = answer["predicted"]
+        frame[f"{answer['recipe']} · p"] = [row[index[p]] for row, p in zip(answer["proba"], answer["predicted"])]
+    return frame
+
+
+def predictions_csv(texts: Sequence[str], answers: Sequence[dict]) -> str:
+    return safe_csv(predictions_long(texts, answers))
+
+
+def prediction_texts(store: Store, request_id: int) -> list[str]:
+    """The texts of a stored prediction request, in the order of its answers
+    (``core.jobs.predictions.prediction_result`` returns the answers only)."""
+    try:
+        request = store.prediction_request(request_id)["request"]
+    except InputError:
+        return []
+    return [str(t) for t in request.get("texts", [])]

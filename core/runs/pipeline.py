@@ -1,0 +1,93 @@
+"""One run: a recipe applied to one seed's split, from data to test outputs.
+
+This is the data flow of docs/architecture.md: relabel → resample → weights →
+encoder (fitted on training rows only) → model/loss → fit → decide → outputs.
+Test rows are only ever predicted, never resampled, augmented or fitted on.
+
+TensorFlow-free: whatever needs Keras (the encoder, fitting, predicting) is
+done by the ``Trainer`` the caller hands in (``core.keras.trainer`` in the
+run process), so the order of the steps can be read and tested here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Callable, Sequence
+
+import numpy as np
+
+from core.data.dataset import LabeledTexts
+from core.data.split import Split
+from core.errors import InputError
+from core.runs.heads import Head
+from core.runs.types import (
+    ModelSpec,
+    ProgressSink,
+    RunContext,
+    RunOutput,
+    Trainer,
+    TrainingSet,
+)
+from core.settings import TrainSettings
+
+
+def check_label_type(recipe, data: LabeledTexts) -> None:
+    """Refuse strategies that need ordinal labels (or a target) on data without them."""
+    for strategy in recipe:
+        if strategy.needs_ordinal and not (data.ordinal or data.target is not None):
+            raise InputError(
+                f"{strategy.name} needs ordinal labels or a continuous target; mark the labels as ordinal "
+                "(and give their order) or choose a target column on the Data page, or drop this strategy."
+            )
+
+
+def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: TrainSettings, seed: int, *,
+               trainer: Trainer, progress: ProgressSink | None = None,
+               should_stop: Callable[[], bool] = lambda: False) -> RunOutput:
+    """Train and evaluate one recipe at one seed. ``recipe`` is a list of
+    strategy instances (``core.strategies.registry.build``)."""
+    check_label_type(recipe, data)
+    trainer.seed_everything(seed)
+    ctx = RunContext(data=data, split=split, seed=seed, settings=settings, progress=progress, should_stop=should_stop,
+                     trainer=trainer)
+    for s in recipe:
+        s.relabel(ctx)
+    train_set = TrainingSet.from_rows(ctx.data, split.train)
+    for s in recipe:
+        train_set = s.resample(ctx, train_set)
+    weights = np.ones(len(train_set), dtype=np.float32)
+    for s in recipe:
+        w = s.sample_weights(ctx, train_set)
+        if w is not None:
+            weights = weights * np.asarray(w, dtype=np.float32)
+    # Normalised to mean 1 so the loss scale (and so the learning rate) stays comparable.
+    train_set = replace(train_set, weights=weights / weights.mean())
+
+    ctx.encoder = trainer.fit_text_encoder(ctx, split.train)
+    ctx.head = next((h for h in (s.head(ctx) for s in recipe) if h is not None), Head("softmax", ctx.n_classes))
+    ctx.spec = ModelSpec.from_settings(settings)
+    for s in recipe:
+        ctx.spec = s.model(ctx, ctx.spec)
+    ctx.loss_spec = next((l for l in (s.loss(ctx, train_set) for s in recipe) if l is not None), None)
+    ctx.output_bias = next((b for b in (s.output_bias(ctx, train_set) for s in recipe) if b is not None), None)
+
+    started = time.perf_counter()
+    fitted = next((f for f in (s.fit(ctx, train_set) for s in recipe) if f is not None), None)
+    if fitted is None:
+        fitted = trainer.fit(ctx, train_set)
+    fit_seconds = time.perf_counter() - started
+
+    validation = trainer.outputs(ctx, fitted.model, split.validation)
+    decision = next((d for d in (s.decide(ctx, validation) for s in recipe) if d is not None), None)
+    decision = decision or ctx.head.default_decision()
+    test = trainer.outputs(ctx, fitted.model, split.test)
+    return RunOutput(
+        classes=ctx.data.classes, test_rows=split.test, test=test, y_pred=decision.apply(test.proba, test.raw),
+        decision=decision, head=ctx.head, fitted=fitted, encoder=ctx.encoder, train_size=len(train_set),
+        train_class_counts=train_set.class_counts(ctx.n_classes).tolist(),
+        split_class_counts=np.bincount(ctx.data.y[split.train], minlength=ctx.n_classes).tolist(),
+        notes=ctx.notes, artifacts=ctx.artifacts,
+        fit_seconds=fit_seconds, trained_samples=int(fitted.info.get("trained_samples", 0)), merge_map=ctx.merge_map,
+    )
+
