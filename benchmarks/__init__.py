@@ -30,6 +30,21 @@ RECIPES = (
 # (``best_recipe``, ``best_beats_tfidf``), so the benchmark stays comparable.
 EXTRA_RECIPES = (
     "pool",
+    "coral",
+    "ordinal_regression",
 )
+
+# Extras that run on some datasets only (the ordinal strategies need ordinal
+# labels): recipe -> dataset keys. Every other extra runs on every dataset.
+EXTRA_RECIPE_DATASETS = {
+    "coral": ("clothing_stars", "vader_tweets"),
+    "ordinal_regression": ("clothing_stars", "vader_tweets"),
+}
+
+
+def extra_recipes_for(dataset_key: str) -> tuple[str, ...]:
+    """The extra recipes the quality section runs on ``dataset_key``."""
+    return tuple(r for r in EXTRA_RECIPES if dataset_key in EXTRA_RECIPE_DATASETS.get(r, (dataset_key,)))
+
 
 SECTIONS = ("throughput", "experiment", "ui", "memory", "quality", "scaling")

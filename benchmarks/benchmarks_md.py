@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import EXTRA_RECIPES, RECIPES, SECTIONS
+from benchmarks import EXTRA_RECIPE_DATASETS, EXTRA_RECIPES, RECIPES, SECTIONS
 from benchmarks.datasets import DATASETS
 from benchmarks.figures import QUALITY, THROUGHPUT, write_figures
 from benchmarks.markdown import below, mark, num, pct, table
@@ -135,7 +135,9 @@ def recipes_section(results: dict) -> str:
         rows.append([f"`{canonical_recipe(recipe)}`", " + ".join(params) or "plain LSTM (no strategy)"])
     for recipe in EXTRA_RECIPES:
         params = [f"{s.name}(" + ", ".join(f"{k}={v!r}" for k, v in s.values.items()) + ")" for s in build(recipe)]
-        rows.append([f"`{canonical_recipe(recipe)}` *(extra, quality only)*", " + ".join(params)])
+        where = EXTRA_RECIPE_DATASETS.get(recipe)
+        only = f"; {', '.join(f'`{d}`' for d in where)} only" if where else ""
+        rows.append([f"`{canonical_recipe(recipe)}` *(extra, quality only{only})*", " + ".join(params)])
     rows += [[f"`{r}`", REFERENCES[r].label + " (reference)"] for r in ALWAYS]
     settings = get(results, "throughput.settings") or TrainSettings().to_json()
     defaults = TrainSettings().to_json()
@@ -365,21 +367,30 @@ def quality(results: dict) -> str:
         d = q.get(key)
         if not isinstance(d, dict):
             continue
+        metrics = QUALITY_METRICS + (("qwk",) if d.get("ordinal") else ())
         rows = []
         for recipe in recipes:
+            if recipe in extras and recipe not in d:  # an extra this dataset does not run (ordinal ones)
+                continue
             r = d.get(recipe) or {}
             cells = [num(r.get(f"{m}_mean"), 3) + ("" if r.get(f"{m}_std") is None else f" ± {r[f'{m}_std']:.3f}")
-                     for m in QUALITY_METRICS]
+                     for m in metrics]
             rows.append([f"`{recipe}`" + (" *(extra)*" if recipe in extras else "")
                          + (" ★" if recipe == d.get("best_recipe") else "")] + cells)
+        targets = d.get("qwk_at_least_baseline") or {}
+        qwk_note = ("" if not targets else " Ordinal extras, target QWK ≥ the baseline's "
+                    f"({num((d.get('baseline') or {}).get('qwk_mean'), 3)}): "
+                    + ", ".join(f"`{r}` {num((d.get(r) or {}).get('qwk_mean'), 3)} {mark(ok)}" for r, ok in targets.items())
+                    + ".")
         sampled = (f"stratified sample of {num(d.get('rows'))} of {num(d.get('rows_available'))} rows"
                    if d.get("sampled") else f"all {num(d.get('rows'))} rows")
         lines += ["", f"### {spec.title} (`{key}`)", "",
                   f"{sampled}, {d.get('classes')} classes; test rows: {d.get('split')}. Best LSTM recipe "
                   f"`{d.get('best_recipe')}` {num(d.get('best_macro_f1'), 3)} vs TF-IDF + LR "
                   f"{num(d.get('tfidf_macro_f1'), 3)} → `best_beats_tfidf` = {num(d.get('best_beats_tfidf'))}."
+                  + qwk_note
                   + (f" Runs not finished: {'; '.join(d['failed_runs'])}." if d.get("failed_runs") else ""), "",
-                  table(["recipe", *QUALITY_METRICS], rows)]
+                  table(["recipe", *metrics], rows)]
     lines += ["", f"{num(q.get('runs'))} runs: {num(q.get('runs_trained'))} trained in this invocation, "
                   f"{num(q.get('runs_reused'))} reused from finished runs in `benchmarks/workspace/`."]
     return "\n".join(lines)

@@ -61,11 +61,11 @@ QUICK = Config(
     quick=True, settings=TINY, throughput_rows=600, sms_rows=400, throughput_seeds=(0, 1),
     naive_batch=64, naive_length_cap=200, peak_n=1024, peak_min_seconds=0.3,
     experiment_rows=400, experiment_seeds=1, experiment_recipes=RECIPES[:2],
-    profile_rows=20_000, ui_loads_per_target=3, ui_display_settings=TINY,
+    profile_rows=20_000, ui_loads_per_target=2, ui_display_settings=TINY,
     ui_display_seeds=1, ui_display_references=False, ui_display_recipes=("baseline",), ui_rows=400, memory_rows=400,
     quality_seeds=1,
     quality_caps={"sms_spam": 200, "clothing_stars": 200, "vader_tweets": 200, "banking77": 1000, "reuters_r8": 200},
-    scaling_sizes={"1k": 150, "5k": 300, "20k": 600},
+    scaling_sizes={"1k": 150, "5k": 300, "20k": 600}, scaling_seeds=1,
     worker_timeout_s=900,
 )
 

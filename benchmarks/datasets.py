@@ -68,10 +68,7 @@ def load(key: str, datasets_dir: str) -> LabeledTexts:
 
 def subset(data: LabeledTexts, rows: np.ndarray, name: str) -> LabeledTexts:
     """The rows ``rows`` of ``data`` (classes and their order kept)."""
-    rows = np.sort(np.asarray(rows, dtype=int))
-    return replace(data, texts=tuple(data.texts[r] for r in rows), y=data.y[rows].copy(),
-                   target=None if data.target is None else np.asarray(data.target)[rows],
-                   is_test=None if data.is_test is None else np.asarray(data.is_test)[rows], name=name, warnings=())
+    return replace(data.take(np.sort(np.asarray(rows, dtype=int))), name=name, warnings=())
 
 
 def stratified_sample(data: LabeledTexts, n: int | None, seed: int = 0) -> LabeledTexts:

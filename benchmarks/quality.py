@@ -4,16 +4,17 @@ benchmark workspace — an interrupted run resumes, because re-submitting an
 experiment reuses every run whose fingerprint already finished.
 
 Keys: ``quality.<dataset>.<recipe>.<metric>_mean`` / ``_std`` (std over seeds,
-n−1; null with one seed), ``quality.<dataset>.best_recipe`` (the LSTM recipe
-with the highest mean macro-F1) and ``quality.<dataset>.best_beats_tfidf``
-(its mean macro-F1 ≥ that of TF-IDF + logistic regression)."""
+n−1; null with one seed; ``qwk`` too on ordinal datasets), ``quality.<dataset>.best_recipe``
+(the LSTM recipe with the highest mean macro-F1), ``quality.<dataset>.best_beats_tfidf``
+(its mean macro-F1 ≥ that of TF-IDF + logistic regression) and, on ordinal datasets,
+``quality.<dataset>.qwk_at_least_baseline`` (ordinal extra recipe -> its mean QWK ≥ the baseline's)."""
 
 from __future__ import annotations
 
 import statistics
 import sys
 
-from benchmarks import EXTRA_RECIPES, RECIPES, datasets
+from benchmarks import EXTRA_RECIPES, RECIPES, datasets, extra_recipes_for
 from benchmarks.context import Context
 from benchmarks.lab import cancel_leftovers, queue, serve
 from benchmarks.processes import Service, child_env
@@ -23,15 +24,17 @@ from core.results.experiment_results import experiment_results
 from core.runs.references import ALWAYS, is_reference
 
 METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall")
+ORDINAL_METRICS = ("qwk",)  # also summarised on ordinal datasets
+ORDINAL_EXTRAS = ("coral", "ordinal_regression")  # judged by QWK against the baseline
 TFIDF = "ref:tfidf_lr"
 
 
-def summarise(scores: dict, recipes: list[str]) -> dict:
+def summarise(scores: dict, recipes: list[str], metrics: tuple[str, ...] = METRICS) -> dict:
     """recipe -> {metric_mean, metric_std, seeds} from core.results.experiment_results' metric -> recipe -> seed -> value."""
     table: dict[str, dict] = {}
     for recipe in recipes:
         row: dict = {}
-        for metric in METRICS:
+        for metric in metrics:
             values = list(scores.get(metric, {}).get(recipe, {}).values())
             row[f"{metric}_mean"] = statistics.fmean(values) if values else None
             row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else None
@@ -55,6 +58,17 @@ def verdict(table: dict, extras: tuple[str, ...] = ()) -> dict:
             "best_beats_tfidf": bool(best and tfidf is not None and best_f1 >= tfidf),
             "best_with_extras": overall, "best_with_extras_macro_f1": overall_f1,
             "best_with_extras_beats_tfidf": bool(overall and tfidf is not None and overall_f1 >= tfidf)}
+
+
+def qwk_at_least_baseline(table: dict, recipes) -> dict:
+    """recipe -> its mean QWK ≥ the baseline's (None when either is missing): the
+    ordinal strategies' target, read beside, never inside, the verdict."""
+    base = (table.get("baseline") or {}).get("qwk_mean")
+    out = {}
+    for recipe in recipes:
+        qwk = (table.get(recipe) or {}).get("qwk_mean")
+        out[recipe] = None if qwk is None or base is None else bool(qwk >= base)
+    return out
 
 
 def execute_in_process(ctx: Context, store) -> None:
@@ -82,8 +96,8 @@ def run(ctx: Context) -> dict:
         full = datasets.load(key, ctx.datasets_dir)
         data = datasets.stratified_sample(full, cap)
         dataset_id = store.add_dataset(data, name=data.name)
-        spec = ExperimentSpec(dataset_id=dataset_id, recipes=RECIPES + EXTRA_RECIPES, seeds=cfg.quality_seeds, settings=cfg.settings,
-                              name=f"benchmark quality {key}")
+        spec = ExperimentSpec(dataset_id=dataset_id, recipes=RECIPES + extra_recipes_for(key), seeds=cfg.quality_seeds,
+                              settings=cfg.settings, name=f"benchmark quality {key}")
         experiments[key] = queue(store, spec, references=True)
         spec_info = datasets.DATASETS[key]
         info[key] = {"title": spec_info.title, "rows": len(data), "rows_available": len(full),
@@ -99,12 +113,17 @@ def run(ctx: Context) -> dict:
             serve(store, ctx.logs("quality"), timeout_s=cfg.worker_timeout_s)
     out: dict = {}
     extras = tuple(canonical_recipe(r) for r in EXTRA_RECIPES)
-    recipes = [canonical_recipe(r) for r in RECIPES] + list(extras) + list(ALWAYS)
     wins = wins_with_extras = 0
     for key, experiment_id in experiments.items():
         results = experiment_results(store, experiment_id)
-        table = summarise(results.scores(), recipes)
+        own_extras = [canonical_recipe(r) for r in extra_recipes_for(key)]
+        recipes = [canonical_recipe(r) for r in RECIPES] + own_extras + list(ALWAYS)
+        ordinal = info[key]["ordinal"]
+        table = summarise(results.scores(), recipes, METRICS + (ORDINAL_METRICS if ordinal else ()))
         judged = verdict(table, extras)
+        if ordinal:
+            judged["qwk_at_least_baseline"] = qwk_at_least_baseline(
+                table, [r for r in own_extras if r in ORDINAL_EXTRAS])
         wins += judged["best_beats_tfidf"]
         wins_with_extras += judged["best_with_extras_beats_tfidf"]
         failed = results.runs[results.runs["status"] != Status.FINISHED.value]

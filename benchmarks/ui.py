@@ -151,7 +151,7 @@ def page_switches(context, url: str, dataset_id: str, display_id: int, rounds: i
 def measure_idle(ctx: Context, context, url: str, dataset_id: str, display_id: int) -> dict:
     """The same renders with nothing training: what the page costs by itself."""
     targets = page_targets(dataset_id, display_id)
-    rounds = max(3, ctx.config.ui_loads_per_target // 3)
+    rounds = max(1, ctx.config.ui_loads_per_target // 3)  # the full run: 8 rounds; --quick: 1
     warmup = {t.name: full_render(context, url, t).ms for t in targets}
     new_tab = summary(new_tab_loads(context, url, targets, rounds), targets)
     switches, first = page_switches(context, url, dataset_id, display_id, rounds)

@@ -3,7 +3,8 @@
     python -m core profile FILE --text-col T --label-col L
     python -m core train FILE --text-col T --label-col L [--seeds N] [--recipe R ...]
     python -m core experiment run (SPEC.toml | FILE --text-col ...) [--no-wait]
-    python -m core experiment show ID | list
+    python -m core experiment show ID [--sort-by METRIC] | list
+    python -m core experiment add-seeds ID --to N [--no-wait]
     python -m core worker [--slots N]
     python -m core predict BUNDLE FILE [--text-col T]
     python -m core export EXPERIMENT RECIPE OUT.zip
@@ -72,8 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = exp_sub.add_parser("run", help="submit an experiment from a TOML spec or a data file with flags")
     _add_data_args(p)
     _add_experiment_args(p)
-    p = exp_sub.add_parser("show", help="print an experiment's comparison table")
+    p = exp_sub.add_parser("show", help="print an experiment's verdict and comparison table")
     p.add_argument("experiment_id", type=int)
+    p.add_argument("--sort-by", default="macro_f1", help="headline metric to rank recipes by (default macro_f1)")
+    p = exp_sub.add_parser("add-seeds", help="bring every recipe of an experiment to N seeds (finished runs reused)")
+    p.add_argument("experiment_id", type=int)
+    p.add_argument("--to", type=int, required=True, help="the seed count to reach")
+    p.add_argument("--no-wait", action="store_true", help="queue the runs and return at once")
     exp_sub.add_parser("list", help="list experiments")
 
     p = sub.add_parser("worker", help="run the training worker service for the workspace")
@@ -229,23 +235,49 @@ def _wait(store, experiment_id: int) -> None:
         time.sleep(1.0)
 
 
-def _show(store, experiment_id: int) -> None:
+def _show(store, experiment_id: int, sort_by: str = "macro_f1") -> None:
     from core.jobs.records import Status
-    from core.results.experiment_results import (
-        experiment_results,
-        leaderboard_text,
-        per_class_text,
-    )
+    from core.results.experiment_results import experiment_results, per_class_text
+    from core.results.leaderboard import build_leaderboard
+    from core.results.verdict import verdict
 
     results = experiment_results(store, experiment_id)
     exp = results.experiment
     print(f"experiment {experiment_id}: {exp['name']} (dataset {exp['dataset_id']})")
-    print(leaderboard_text(results))
+    if sort_by not in results.headline_metrics():
+        raise InputError(f"--sort-by {sort_by}: not a headline metric of this experiment; choose one of "
+                         f"{', '.join(results.headline_metrics())}.")
+    board = build_leaderboard(results, sort_by=sort_by)
+    print("\n".join(verdict(board)))
+    print()
+    print(board.text())
     print()
     print(per_class_text(results, "recall"))
     failed = results.runs[results.runs["status"].isin([Status.FAILED, Status.INTERRUPTED, Status.CANCELLED])]
     for row in failed.itertuples():
-        print(f"run {row.id} ({row.recipe}, seed {row.seed}) {row.status}: {row.error}")
+        print(f"run {row.id} ({row.recipe}, seed {row.seed}) {row.status}"
+              + (f": {row.error}" if isinstance(row.error, str) else ""))
+
+
+def cmd_add_seeds(args, settings) -> int:
+    from core.jobs.experiments import add_seeds
+    from core.jobs.store import Store
+
+    store = Store(settings.workspace)
+    added = add_seeds(store, args.experiment_id, args.to)
+    print(f"experiment {args.experiment_id}: {added} runs added to reach {args.to} seeds", file=sys.stderr)
+    if args.no_wait:
+        _ensure_worker_for_cli(store, settings, detached=True)
+        return 0
+    helper = _ensure_worker_for_cli(store, settings, detached=False)
+    try:
+        _wait(store, args.experiment_id)
+    finally:
+        if helper is not None:
+            helper.terminate()
+            helper.wait(timeout=60)
+    _show(store, args.experiment_id)
+    return 0
 
 
 def cmd_experiment_run(args, settings) -> int:
@@ -363,11 +395,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "experiment":
             if args.action == "run":
                 return cmd_experiment_run(args, settings)
+            if args.action == "add-seeds":
+                return cmd_add_seeds(args, settings)
             from core.jobs.store import Store
 
             store = Store(settings.workspace)
             if args.action == "show":
-                _show(store, args.experiment_id)
+                _show(store, args.experiment_id, args.sort_by)
             else:
                 for e in store.experiments():
                     print(f"{e['id']:4d}  {e['name']}  dataset {e['dataset_id']}")

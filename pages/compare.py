@@ -5,12 +5,18 @@ The chosen view (recipes, classes, section) lives in the URL query."""
 import pandas as pd
 import streamlit as st
 
+from core.errors import InputError
+from core.jobs.experiments import add_seeds
 from core.jobs.records import Status
 from core.results import compare, figures
-from core.results.experiment_results import MARK_SYMBOL, experiment_results, format_cell
+from core.results.experiment_results import experiment_results
+from core.results.leaderboard import LEADERBOARD_CSS, build_leaderboard
+from core.results.verdict import verdict
+from core.runs.evaluate import metric_label
 from core.runs.references import is_reference
+from core.settings import get_settings
 from core.strategies.recipe import display_order
-from pages.common import experiment_picker, store
+from pages.common import ensure_worker, experiment_picker, show_error, store
 
 
 def query_list(key: str, options: list[str]) -> list[str]:
@@ -43,17 +49,37 @@ def pooled_for(results, recipes: list[str]) -> dict:
 
 
 def leaderboard(results, recipes: list[str]) -> None:
-    board = results.leaderboard()
-    board = board[board.index.isin(recipes)]
     metrics = results.headline_metrics()
-    table = pd.DataFrame({m: [format_cell(r[f"{m}_mean"], r[f"{m}_ci_low"], r[f"{m}_ci_high"], r[f"{m}_mark"])
-                              for _, r in board.iterrows()] for m in metrics}, index=board.index)
-    table.insert(0, "seeds", board["n_seeds"].astype(int))
-    st.dataframe(table, width="stretch")
-    st.caption("mean ± half-width of the 95% t-interval over seeds. " + " ".join(
-        f"{v} {k}" for k, v in MARK_SYMBOL.items() if v) + " vs baseline (paired t-test over seeds, Holm-corrected "
-        "within each metric). References (ref:) are shown, never tested. With 3 seeds only large effects are "
-        "detectable — use more seeds to separate smaller ones.")
+    c = st.columns([2, 4])
+    chosen = st.query_params.get("sort", "macro_f1")
+    sort_by = c[0].selectbox("Rank by", metrics, index=metrics.index(chosen) if chosen in metrics else 0,
+                             format_func=metric_label)
+    st.query_params["sort"] = sort_by
+    shown = c[1].multiselect("Columns", metrics, default=metrics, format_func=metric_label) or metrics
+    full = build_leaderboard(results, sort_by=sort_by)
+    st.markdown("\n".join(f"- {sentence}" for sentence in verdict(full)))
+    board = build_leaderboard(results, sort_by=sort_by, metrics=[m for m in metrics if m in shown]).only(recipes)
+    st.html(f"<style>{LEADERBOARD_CSS}</style>{board.html()}")
+    more_seeds(results)
+
+
+def more_seeds(results) -> None:
+    """Bring every recipe of this experiment to more seeds (finished runs are reused)."""
+    limit = get_settings().max_seeds
+    if results.seeds >= limit:
+        return
+    with st.expander(f"Add seeds (this experiment has {results.seeds})"):
+        to = st.number_input("Seeds to reach", results.seeds + 1, limit, min(max(results.seeds + 2, 5), limit),
+                             help="Every recipe and reference gets runs for the new seeds; more seeds narrow the "
+                                  "intervals and let smaller differences show.")
+        if st.button("Add seeds"):
+            try:
+                added = add_seeds(store(), int(results.experiment["id"]), int(to))
+            except InputError as exc:
+                show_error(exc)
+            else:
+                ensure_worker()
+                st.success(f"Queued {added} runs to reach {int(to)} seeds — follow them on the Runs page.")
 
 
 def per_class(results, recipes, classes) -> None:
@@ -147,7 +173,7 @@ st.query_params["class"] = classes if len(classes) < len(results.classes) else [
 st.query_params["view"] = view
 pending = len(results.runs) - len(results.finished)
 if pending:
-    st.caption(f"{pending} runs not finished yet; the numbers cover finished runs only.")
+    st.caption(f"{pending} of {len(results.runs)} runs not finished yet; the numbers cover finished runs only.")
 if not recipes:
     st.info("Pick at least one recipe.")
 elif view == "Leaderboard":

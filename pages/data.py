@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.data.columns import distinct_labels, label_variants, suggest_columns
 from core.data.dataset import ColumnChoice
-from core.data.profile import compute_profile
+from core.data.profile import compute_profile, parts_note, parts_table
 from core.data.readers import read_table
 from core.data.sample import add_sample
 from core.data.validation import to_labeled_texts
@@ -13,6 +13,10 @@ from core.results.figures import class_distribution, length_histogram
 from core.settings import get_settings
 from pages.common import current_dataset_id, set_dataset, show_error, store
 
+SPLIT_HELP = ("Each row says train, validation (or dev, val) or test, in any case. Its test rows are the test set "
+              "for every seed, and its validation rows (if any) the validation set; without validation rows, "
+              "validation is drawn per seed from the training rows. Training or validation texts that repeat a "
+              "test text are left out.")
 ENCODINGS = ["auto", "utf-8", "utf-16", "latin-1", "cp1252", "iso-8859-15", "shift_jis", "gb18030", "koi8-r"]
 
 
@@ -46,7 +50,7 @@ def column_form(table) -> None:
     optional = ["(none)"] + [c for c in columns if c not in (text_col, label_col)]
     left, right = st.columns(2)
     target_col = left.selectbox("Continuous target (optional)", optional, help="e.g. an intensity score")
-    split_col = right.selectbox("Split column (optional)", optional, help="values train/test; test rows stay fixed")
+    split_col = right.selectbox("Split column (optional)", optional, help=SPLIT_HELP)
     variants = label_variants(table, label_col) if label_col in columns else {}
     normalise = False
     if variants:
@@ -138,6 +142,9 @@ def profile_section(dataset_id: str) -> None:
                 st.text(text[:500])
     st.caption(f"{profile.n_exact_duplicates:,} exact duplicate texts (kept together in one split); "
                f"{profile.n_conflicting_duplicates:,} texts appear with more than one label.")
+    st.markdown("**Rows per class in each part of the split**")
+    st.dataframe(parts_table(profile), width="stretch", hide_index=True)
+    st.caption(parts_note(profile))
     if profile.conflicting_duplicates:
         with st.expander("Duplicates with conflicting labels"):
             st.dataframe([{"text": t, "labels": ", ".join(labels)} for t, labels in profile.conflicting_duplicates],

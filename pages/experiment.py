@@ -7,8 +7,7 @@ import streamlit as st
 from core.errors import InputError
 from core.jobs.experiments import ExperimentSpec, canonical_recipe, estimate, submit
 from core.runs.references import ALWAYS, REFERENCES
-from core.settings import TrainSettings
-from core.settings import get_settings
+from core.settings import TrainSettings, get_settings
 from core.strategies.recipe import Recipe, Step
 from core.strategies.registry import strategy_infos
 from pages.common import (
@@ -124,7 +123,10 @@ max_len = c[1].number_input("Sequence length (0 = auto, 95th percentile)", 0, 20
 units = c[2].number_input("LSTM units", 2, 1024, defaults.units)
 embedding = c[3].number_input("Embedding size", 2, 1024, defaults.embedding_dim)
 c = st.columns(4)
-validation_share = c[0].number_input("Validation share", 0.05, 0.4, get_settings().validation_share, step=0.05)
+fixed_validation = bool(info["meta"].get("has_validation_rows"))
+validation_share = c[0].number_input("Validation share", 0.05, 0.4, get_settings().validation_share, step=0.05,
+                                     disabled=fixed_validation,
+                                     help="fixed by the split column's validation rows" if fixed_validation else None)
 test_share = c[1].number_input("Test share", 0.05, 0.5, get_settings().test_share, step=0.05,
                                disabled=bool(info["has_split"]), help="fixed by the split column" if info["has_split"] else None)
 extra_refs = c[2].multiselect("Extra references", [r for r in REFERENCES if r not in ALWAYS],

@@ -7,6 +7,7 @@ from core.errors import InputError
 from core.jobs.records import Status
 from core.results.figures import confusion_similarity, dendrogram, merge_effect_bars
 from core.results.merge_effects import (
+    GAIN_COLUMN,
     build_mapping,
     merge_effect,
     merge_inputs,
@@ -46,10 +47,16 @@ def suggestion_section(inputs) -> list:
         st.info("Nothing to suggest: merging needs at least three classes, so that two remain.")
         return []
     st.dataframe(suggestions_frame(found), hide_index=True,
-                 column_config={"confusion": NUMBER, "predicted macro-F1 gain": NUMBER})
-    st.caption(f"Pooled over {len(inputs.seeds)} seed(s). Confusion = mean symmetric confusion within the group "
-               "(row-normalised, so rare classes count as much as frequent ones). Predicted gain = macro-F1 of the "
-               "merged, argmaxed probabilities minus the unmerged macro-F1."
+                 column_config={"confusion": NUMBER, GAIN_COLUMN: NUMBER})
+    st.caption(f"Over {len(inputs.seeds)} seed(s). **Confusion**: mean symmetric confusion within the group "
+               "(row-normalised, so rare classes count as much as frequent ones); **confused as**: the share of "
+               "each class's test rows predicted as the other, a → b. **Gain**: macro-F1 on the merged label set "
+               "of the unmerged model's probabilities summed into the merged classes, minus that of its decisions "
+               "mapped onto them, mean over seeds — the effect table's *predicted − unmerged* below. Both sides "
+               "score the same merged labels, so fewer classes alone earn nothing: errors between the merged "
+               "classes vanish from both, and the gain counts only rows the summed probabilities decide "
+               "differently (near 0 for classes the model already tells apart; with a tuned decision rule it also "
+               "holds plain argmax versus that rule). Ranked by gain, then confusion."
                + (" Ordinal labels: only neighbouring classes are suggested." if inputs.ordinal else ""))
     view = st.radio("Show", ["Dendrogram", "Symmetric confusion"], horizontal=True)
     if view == "Dendrogram":
@@ -85,7 +92,8 @@ def effect_section(inputs, mapping: dict) -> None:
     st.caption("All numbers on the merged label set, mean over seeds. **unmerged**: the unmerged model's decisions "
                "mapped onto the merged classes; **predicted**: its test probabilities summed into the merged classes, "
                "then the most probable one; **measured**: a model retrained on the merged labels with the same seeds "
-               f"and split. Seeds: {', '.join(f'{k} {v}' for k, v in seeds.items())}.")
+               "and split. The suggestions' gain is the macro_f1 row of *predicted − unmerged*. "
+               f"Seeds: {', '.join(f'{k} {v}' for k, v in seeds.items())}.")
     st.plotly_chart(merge_effect_bars(effect.table))
     with st.expander("Per seed"):
         st.dataframe(per_seed_table(effect.per_seed), hide_index=True, column_config=numbers)

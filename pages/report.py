@@ -5,14 +5,14 @@ from functools import partial
 import streamlit as st
 
 from core.results.experiment_results import experiment_results
+from core.results.leaderboard import LEADERBOARD_CSS, build_leaderboard
 from core.results.report import (
-    MARK_LEGEND,
     build_html_report,
     export_name,
-    leaderboard_frame,
     metrics_csv,
     metrics_json,
 )
+from core.results.verdict import verdict
 from pages.common import experiment_picker, store
 
 st.title("Report")
@@ -29,8 +29,9 @@ else:
         waiting = len(results.runs) - len(results.finished)
         if waiting:
             st.warning(f"{waiting} of {len(results.runs)} runs have not finished; the report shows the finished ones.")
-        st.caption("The HTML report holds the experiment, the dataset profile, the leaderboard with marks against "
-                   "the baseline, per-class bars and confusion matrices. It opens offline (plotly is embedded).")
+        st.caption("The HTML report holds the verdict, the leaderboard with marks against the baseline, the "
+                   "experiment, the dataset profile, per-class bars and confusion matrices. It opens offline (plotly "
+                   "is embedded).")
         left, middle, right = st.columns(3)
         left.download_button("HTML report", partial(build_html_report, workspace, experiment_id),
                              file_name=export_name(experiment_id, "report", "html"), mime="text/html",
@@ -41,6 +42,8 @@ else:
         right.download_button("Metrics (JSON)", partial(metrics_json, workspace, experiment_id),
                               file_name=export_name(experiment_id, "metrics", "json"), mime="application/json",
                               on_click="ignore")
+        board = build_leaderboard(results)
+        st.subheader("Verdict")
+        st.markdown("\n".join(f"- {sentence}" for sentence in verdict(board)))
         st.subheader("Leaderboard")
-        st.dataframe(leaderboard_frame(results), hide_index=True)
-        st.caption(f"Mean ± half-width of the 95% t-interval over seeds. {MARK_LEGEND}")
+        st.html(f"<style>{LEADERBOARD_CSS}</style>{board.html()}")

@@ -77,9 +77,10 @@ def test_a_bad_file_exits_2_with_a_message_and_no_traceback(tmp_path, case):
 def test_train_prints_recipes_references_and_per_class_recall(cli_trained):
     out = cli_trained["out"].stdout
     assert cli_trained["n_runs"] == 5  # three references, baseline, class_weight
-    for recipe in ("baseline", "class_weight", "ref:tfidf_lr", "ref:majority", "ref:stratified"):
-        assert re.search(rf"^{re.escape(recipe)}\s+1\s+\d", out, re.M), out
-    assert "macro_f1" in out and "per-class recall" in out
+    for recipe in ("baseline", "class_weight", "ref:tfidf_lr (reference)", "ref:majority (reference)",
+                   "ref:stratified (reference)"):
+        assert re.search(rf"^[ *] {re.escape(recipe)}\s+1\s+\d", out, re.M), out
+    assert "macro-F1" in out and "per-class recall" in out and out.index("On macro-F1") < out.index("recipe  ")
     recall = out[out.index("per-class recall"):]
     assert all(label in recall.splitlines()[1] for label in COUNTS)
     assert re.search(r"^class_weight\s+[\d.]+\s+[\d.]+\s+[\d.]+$", recall, re.M), recall
@@ -116,9 +117,9 @@ def test_a_toml_spec_runs_string_and_step_recipes(cli_trained):
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "toml comparison" in out
-    assert re.search(r"^focal\(gamma=2(\.0)?\)\s+1\s+\d", out, re.M), out
-    assert re.search(r"^class_weight\(scheme=effective,beta=0\.999\)\s+1\s+\d", out, re.M), out
-    assert re.search(r"^baseline\s+1\s+\d", out, re.M) and "ref:tfidf_lr" in out
+    assert re.search(r"^[ *] focal\(gamma=2(\.0)?\)\s+1\s+\d", out, re.M), out
+    assert re.search(r"^[ *] class_weight\(scheme=effective,beta=0\.999\)\s+1\s+\d", out, re.M), out
+    assert re.search(r"^[ *] baseline\s+1\s+\d", out, re.M) and "ref:tfidf_lr" in out
 
     from core.jobs.store import Store
 

@@ -12,12 +12,22 @@ from core.data.label_mapping import (
     validate_mapping,
 )
 from core.errors import InputError
+from core.results.merge_effects import (
+    MergeInputs,
+    effect_table,
+    predicted_per_seed,
+    suggestions,
+    suggestions_frame,
+)
 from core.results.merge_suggestions import (
+    SeedOutputs,
     linkage_for,
+    merge_gain,
     predicted_effect,
     suggest_merges,
     symmetric_confusion,
 )
+from core.runs.evaluate import macro_f1
 
 CLASSES = ("a", "b", "c", "d")
 
@@ -92,18 +102,109 @@ def test_ordinal_suggestions_only_merge_neighbours():
     assert nominal[0].classes == ("a", "d")
 
 
-def test_ranking_by_predicted_gain():
-    # Perfect on a and d; b and c swapped half the time, so merging b+c fixes every error.
-    y = np.array([0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3])
-    pred = np.array([0, 0, 1, 2, 1, 2, 2, 1, 2, 1, 3, 3])
-    proba = np.full((len(y), 4), 0.1)
-    proba[np.arange(len(y)), pred] = 0.7
+def test_gain_counts_only_rows_the_summed_probabilities_decide_differently():
+    classes = ("a", "b", "c")
+    proba = np.array([
+        [0.80, 0.10, 0.10],   # true a, decided a
+        [0.40, 0.35, 0.25],   # true b, decided a; b+c together 0.60 -> b+c
+        [0.10, 0.70, 0.20],   # true b, decided b
+        [0.10, 0.30, 0.60],   # true c, decided c
+    ])
+    y = np.array([0, 1, 1, 2])
+    seed = SeedOutputs(0, proba, y, proba.argmax(axis=1))
+    # merged labels a, bc, bc, bc. unmerged (decisions mapped): a, a, bc, bc -> F1 a 2/3, bc 4/5
+    # predicted (summed, argmaxed): a, bc, bc, bc -> every row right
+    assert merge_gain([seed], classes, {"b": "bc", "c": "bc"}) == pytest.approx(1.0 - (2 / 3 + 4 / 5) / 2)
+    # Same rows, decided by a rule that already gets row 2 right: pooling changes nothing.
+    tuned = SeedOutputs(0, proba, y, np.array([0, 1, 1, 2]))
+    assert merge_gain([tuned], classes, {"b": "bc", "c": "bc"}) == pytest.approx(0.0)
+
+
+# Four classes, three seeds: a and d small, never confused with each other; b and c large and confused;
+# a few b rows taken for a and c rows for d (so a, d have a low precision).
+LOGITS = np.array([[2.5, 0.5, -1.0, -4.0],
+                   [0.9, 1.6, 0.8, -4.0],
+                   [-4.0, 0.8, 1.6, 0.9],
+                   [-4.0, -1.0, 0.5, 2.5]])
+SIZES = (20, 200, 200, 20)
+
+
+def _seed_outputs(seed: int, offsets=(0.0, 0.0, 0.0, 0.0)) -> SeedOutputs:
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(4), SIZES)
+    logits = LOGITS[y] + rng.normal(0.0, 0.5, (len(y), 4))
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return SeedOutputs(seed, proba, y, np.argmax(np.log(proba) + np.asarray(offsets), axis=1))
+
+
+def _inputs(offsets=(0.0, 0.0, 0.0, 0.0)) -> MergeInputs:
+    seeds = tuple(_seed_outputs(s, offsets) for s in range(3))
     cm = np.zeros((4, 4))
-    np.add.at(cm, (y, pred), 1)
-    out = suggest_merges(cm, CLASSES, proba=proba, y_true=y)
-    assert out[0].classes == ("b", "c")
-    # unmerged macro-F1: a, d = 1, b, c = 0.5  -> 0.75; merged: all 1
-    assert out[0].predicted_macro_f1_gain == pytest.approx(1.0 - 0.75)
+    for s in seeds:
+        np.add.at(cm, (s.y_true, s.y_pred), 1)
+    return MergeInputs(1, "baseline", CLASSES, False, cm, seeds)
+
+
+def _old_gain(inputs: MergeInputs, mapping: dict) -> float:
+    """What suggestions used to rank by: merged macro-F1 minus the macro-F1 over the original (more) classes."""
+    gains = []
+    for s in inputs.seeds:
+        merged, _ = merge_probabilities(s.proba, CLASSES, mapping)
+        y, _ = apply_mapping(s.y_true, CLASSES, mapping)
+        gains.append(macro_f1(y, merged.argmax(axis=1)) - macro_f1(s.y_true, s.y_pred))
+    return float(np.mean(gains))
+
+
+def test_merging_well_separated_classes_gains_nothing():
+    inputs = _inputs()
+    assert inputs.confusion[0, 3] == inputs.confusion[3, 0] == 0  # a and d are never taken for each other
+    ad = next(m for m in suggest_merges(inputs.confusion, CLASSES, seeds=inputs.seeds, top=100)
+              if m.classes == ("a", "d"))
+    assert ad.confusion == 0.0
+    assert abs(ad.predicted_macro_f1_gain) < 0.005  # -0.0002
+    # the old difference of a 3-class and a 4-class macro-F1 rewarded the merge for having fewer classes
+    assert _old_gain(inputs, {"a": "a+d", "d": "a+d"}) > 0.03
+
+
+@pytest.mark.parametrize("offsets", [(0.0, 0.0, 0.0, 0.0), (0.3, 0.0, -0.2, 0.4)], ids=["argmax", "tuned rule"])
+def test_suggestion_gain_is_the_effect_tables_predicted_minus_unmerged(offsets):
+    inputs = _inputs(offsets)
+    found = suggestions(inputs, top=100)
+    assert len(found) >= 6
+    for m in found:
+        mapping = {c: m.merged_name for c in m.classes}
+        names = tuple(dict.fromkeys(mapping.get(c, c) for c in CLASSES))
+        table = effect_table(predicted_per_seed(inputs, mapping), names)
+        row = table[(table["metric"] == "macro_f1") & (table["class"] == "")]
+        assert m.predicted_macro_f1_gain == pytest.approx(row["predicted − unmerged"].item(), abs=1e-12)
+
+
+def test_ranking_does_not_favour_a_low_confusion_merge_for_having_fewer_classes():
+    inputs = _inputs()
+    found = suggestions(inputs, top=100)
+    most_confused = max(found, key=lambda m: m.confusion)
+    assert most_confused.classes == ("b", "c")
+    # The old gain put b+c+d first: two classes left, though its mean confusion is lower than b+c's.
+    old = max(found, key=lambda m: _old_gain(inputs, {c: m.merged_name for c in m.classes}))
+    assert old.classes == ("b", "c", "d") and old.confusion < most_confused.confusion
+    assert found[0].classes == ("b", "c")
+    gains = [m.predicted_macro_f1_gain for m in found]
+    assert gains == sorted(gains, reverse=True)
+    assert found[0].predicted_macro_f1_gain > 0.1  # b and c split their probability; summed, they beat a and d
+
+
+def test_suggestions_show_the_confusion_behind_them():
+    inputs = _inputs()
+    found = suggestions(inputs, top=100)
+    bc = next(m for m in found if m.classes == ("b", "c"))
+    rates = {(a, b): share for a, b, share in bc.confused_as}
+    assert rates[("b", "c")] == pytest.approx(inputs.confusion[1, 2] / inputs.confusion[1].sum())
+    assert rates[("c", "b")] == pytest.approx(inputs.confusion[2, 1] / inputs.confusion[2].sum())
+    assert bc.confusion == pytest.approx((rates[("b", "c")] + rates[("c", "b")]) / 2)
+    frame = suggestions_frame(found)
+    assert list(frame.columns) == ["classes", "confusion", "confused as", "macro-F1 gain (predicted − unmerged)"]
+    text = frame.loc[frame["classes"] == "b + c", "confused as"].item()
+    assert text.startswith(("b → c", "c → b")) and "%" in text
 
 
 def test_merge_probabilities_rows_still_sum_to_one():

@@ -15,13 +15,17 @@ def test_empty_state_says_where_to_go(empty_workspace):
     assert any("No experiments yet" in i.value for i in at.info)
 
 
-def test_leaderboard_lists_recipes_and_references_with_intervals(filled_copy):
+def test_leaderboard_has_a_verdict_recipes_references_and_no_interval_under_three_seeds(filled_copy):
     at = _page()
     assert not at.exception
-    board = at.dataframe[0].value
-    assert {"baseline", "class_weight", "ref:tfidf_lr", "ref:majority"} <= set(board.index)
-    assert "±" in board.loc["class_weight", "macro_f1"]
-    assert (board["seeds"] == 2).all()
+    board = at.html[0].value
+    for recipe in ("baseline", "class_weight", "ref:tfidf_lr", "ref:majority"):
+        assert f">{recipe}" in board
+    assert board.index("class_weight") < board.index("References") < board.index("ref:majority")
+    table = board[board.index('<table class="leaderboard">'):board.index("</table>")]
+    assert "(2 seeds)" in table and "±" not in table  # 2 seeds: no interval
+    verdict = at.markdown[0].value if at.markdown else ""
+    assert "On macro-F1, the" in verdict and "With 2 seeds the numbers have no meaningful intervals" in verdict
     # The filter lists the baseline first and the references last.
     options = at.multiselect[0].options
     assert options[0] == "baseline" and options[1] == "class_weight"

@@ -195,3 +195,41 @@ def test_archiving_the_only_dataset_keeps_it_archived(empty_workspace):
     assert Store(empty_workspace).datasets() == []
     assert not at.metric  # no profile: nothing is current
     assert at.radio[0].value == "Built-in sample"
+
+
+def parts_frame(at: AppTest) -> pd.DataFrame:
+    (frame,) = [d.value for d in at.dataframe if "class" in d.value.columns]
+    return frame
+
+
+def test_upload_with_a_split_column_shows_its_parts_and_the_repeats_of_test_texts(empty_workspace):
+    rows = [("Good value for money", "pos", "train"), ("Fine fit and colour", "pos", "TRAIN"),
+            ("Nice soft fabric", "pos", "test"), ("Lovely summer dress", "pos", "Dev"),
+            ("Bad seams after one wash", "neg", "train"), ("Awful colour in daylight", "neg", "val"),
+            ("Poor quality zip", "neg", "Test"), ("poor  QUALITY zip", "neg", "VALIDATION"),
+            ("Meh, runs very small", "neg", "train")]
+    csv = "text,label,split\n" + "".join(f'"{t}",{label},{part}\n' for t, label, part in rows)
+    at = upload(run_page(), "with_split.csv", csv.encode())
+    labels = {s.label: s.value for s in at.selectbox}
+    assert (labels["Text column"], labels["Label column"]) == ("text", "label")
+    (split_box,) = [b for b in at.selectbox if b.label == "Split column (optional)"]
+    assert all(word in split_box.help for word in ("train", "validation", "dev", "val", "test", "any case"))
+    split_box.set_value("split")
+    rerun(at)
+    button(at, "Use this dataset").click()
+    rerun(at)
+
+    assert at.subheader[0].value == "with_split.csv"
+    assert any("1 training or validation row repeats a text of the test rows" in w.value for w in at.warning)
+    table = parts_frame(at)
+    assert list(table.columns) == ["class", "train", "validation", "test", "left out (repeat a test text)"]
+    assert table.set_index("class").loc[["neg", "pos", "all"]].values.tolist() == [
+        [2, 1, 1, 1], [2, 1, 1, 0], [4, 2, 2, 1]]
+    assert any("fixes train, validation and test for every seed" in c.value for c in at.caption)
+
+
+def test_a_dataset_without_a_split_column_shows_the_shares_each_seed_draws(empty_workspace):
+    Store(empty_workspace).add_dataset(labeled({"bad": 10, "good": 40}), name="drawn")
+    table = parts_frame(run_page())
+    assert list(table.columns) == ["class", "train ≈", "validation ≈10%", "test ≈20%"]
+    assert table.values.tolist() == [["bad", 7, 1, 2], ["good", 28, 4, 8], ["all", 35, 5, 10]]

@@ -56,7 +56,9 @@ def test_suggestions_table_and_dendrogram_from_finished_runs(filled_copy):
     at = open_page()
     assert not at.exception
     suggestions = at.dataframe[0].value
-    assert list(suggestions.columns) == ["classes", "confusion", "predicted macro-F1 gain"]
+    assert list(suggestions.columns) == ["classes", "confusion", "confused as", "macro-F1 gain (predicted − unmerged)"]
+    assert suggestions["confused as"].str.contains("→").all()
+    assert "predicted − unmerged" in texts_of(at.caption)
     # ordinal labels: only neighbours are suggested, never bad + good
     assert set(suggestions["classes"]) <= {"bad + ok", "ok + good", "bad + ok + good"}
     assert "bad + good" not in set(suggestions["classes"])
@@ -65,6 +67,16 @@ def test_suggestions_table_and_dendrogram_from_finished_runs(filled_copy):
     assert sorted(tree["ticktext"]) == ["bad", "good", "ok"]
     low, high = tree["range"]
     assert low < min(tree["tickvals"]) and max(tree["tickvals"]) < high  # no class label on the edge, hidden
+
+
+def test_first_suggestions_gain_is_its_effect_tables_predicted_minus_unmerged(filled_copy):
+    at = open_page()
+    assert not at.exception
+    first = at.dataframe[0].value.iloc[0]
+    assert by_label(at.multiselect, "Classes to merge").value == first["classes"].split(" + ")  # its effect is shown
+    effect = at.dataframe[1].value
+    macro = effect[(effect["metric"] == "macro_f1") & (effect["class"] == "")]
+    assert first["macro-F1 gain (predicted − unmerged)"] == pytest.approx(macro["predicted − unmerged"].item())
 
 
 def test_symmetric_confusion_view_replaces_the_dendrogram(filled_copy):

@@ -42,9 +42,10 @@ def test_finished_experiment_offers_html_csv_and_json(filled_copy):
     assert not at.exception
     buttons = at.get("download_button")
     assert [b.label for b in buttons] == ["HTML report", "Metrics (CSV)", "Metrics (JSON)"]
-    board = at.dataframe[0].value
-    assert board["recipe"].tolist()[:2] == ["baseline", "class_weight"] and "ref:tfidf_lr" in set(board["recipe"])
-    assert board.loc[board["recipe"] == "ref:majority", "role"].item() == "reference"
+    board = at.html[0].value
+    assert board.index("class_weight") < board.index("References — shown for context, never tested") \
+        < board.index("ref:majority") and ">ref:tfidf_lr<" in board
+    assert any("On macro-F1, the" in m.value for m in at.markdown)
 
 
 def test_unfinished_runs_are_mentioned(filled_copy):

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from core.data.dataset import LabeledTexts, duplicate_groups
-from core.data.profile import compute_profile, format_profile, has_tokens, token_lengths
+from core.data.dataset import PARTS, LabeledTexts, duplicate_groups
+from core.data.profile import (
+    compute_profile,
+    format_profile,
+    has_tokens,
+    parts_note,
+    parts_table,
+    token_lengths,
+)
 from tests.conftest import labeled
 
 
@@ -146,6 +154,66 @@ def test_examples_come_from_their_own_class_and_are_capped_by_class_size() -> No
     p = compute_profile(counts_dataset({"a": 10, "b": 2}), examples_per_class=3)
     assert len(p.examples["a"]) == 3 and all(" a " in t for t in p.examples["a"])
     assert len(p.examples["b"]) == 2
+
+
+# ---------------------------------------------------------------- parts of the split
+
+
+def parted(texts: list[str], labels: list[str], parts: list[str], classes: tuple[str, ...]) -> LabeledTexts:
+    return replace(dataset(texts, labels, classes), parts=np.array([PARTS.index(p) for p in parts]))
+
+
+def test_parts_of_a_drawn_split_follow_the_shares_per_class() -> None:
+    p = compute_profile(counts_dataset({"a": 100, "b": 20}), test_share=0.2, validation_share=0.1)
+    assert p.parts.fixed == () and (p.parts.test_share, p.parts.validation_share) == (0.2, 0.1)
+    assert (p.parts.train, p.parts.validation, p.parts.test) == ((70, 14), (10, 2), (20, 4))
+    assert parts_table(p) == [
+        {"class": "a", "train ≈": 70, "validation ≈10%": 10, "test ≈20%": 20},
+        {"class": "b", "train ≈": 14, "validation ≈10%": 2, "test ≈20%": 4},
+        {"class": "all", "train ≈": 84, "validation ≈10%": 12, "test ≈20%": 24},
+    ]
+    assert "each seed draws test (20% of the rows) and validation (10%)" in parts_note(p)
+
+
+def test_drawn_shares_default_to_the_settings(monkeypatch) -> None:
+    monkeypatch.setenv("IMBALANCE_LAB_TEST_SHARE", "0.3")
+    monkeypatch.setenv("IMBALANCE_LAB_VALIDATION_SHARE", "0.2")
+    p = compute_profile(counts_dataset({"a": 100, "b": 20}))
+    assert (p.parts.test_share, p.parts.validation_share) == (0.3, 0.2)
+    assert p.parts.test == (30, 6) and p.parts.validation == (20, 4)
+
+
+def test_parts_fixed_by_the_split_column_are_counted_and_repeats_of_test_texts_left_out() -> None:
+    texts = ["one", "two", "ONE ", "three", "four", "five", "two", "six", "seven"]
+    labels = ["a", "a", "a", "b", "b", "b", "b", "a", "b"]
+    parts = ["test", "test", "train", "train", "test", "validation", "validation", "train", "train"]
+    p = compute_profile(parted(texts, labels, parts, ("a", "b")))
+    # "ONE " (train, a) repeats test "one"; "two" (validation, b) repeats test "two"
+    assert p.parts.fixed == ("train", "validation", "test")
+    assert (p.parts.train, p.parts.validation, p.parts.test) == ((1, 2), (0, 1), (2, 1))
+    assert p.parts.dropped == (1, 1) and p.parts.n_dropped == 2
+    assert parts_table(p) == [
+        {"class": "a", "train": 1, "validation": 0, "test": 2, "left out (repeat a test text)": 1},
+        {"class": "b", "train": 2, "validation": 1, "test": 1, "left out (repeat a test text)": 1},
+        {"class": "all", "train": 3, "validation": 1, "test": 3, "left out (repeat a test text)": 2},
+    ]
+    note = parts_note(p)
+    assert "fixes train, validation and test for every seed" in note
+    assert "2 training or validation rows repeating a test text (case and spacing ignored) are left out" in note
+    report = format_profile(p)
+    assert "Rows per class in each part of the split:" in report and "left out (repeat a test text)" in report
+    assert any(line.split() == ["all", "3", "1", "3", "2"] for line in report.splitlines())
+
+
+def test_split_column_without_validation_rows_draws_validation_from_its_training_rows() -> None:
+    texts = [f"text {i}" for i in range(50)]
+    labels = ["a"] * 30 + ["b"] * 20
+    parts = ["test" if i % 5 == 0 else "train" for i in range(50)]
+    p = compute_profile(parted(texts, labels, parts, ("a", "b")), test_share=0.2, validation_share=0.25)
+    assert p.parts.fixed == ("train", "test") and p.parts.test_share is None and p.parts.validation_share == 0.25
+    assert p.parts.test == (6, 4) and p.parts.validation == (6, 4) and p.parts.train == (18, 12)
+    assert list(parts_table(p)[0]) == ["class", "train", "validation ≈25%", "test"]  # nothing left out: no column
+    assert "validation is drawn per seed from its training rows (25% of them" in parts_note(p)
 
 
 # ---------------------------------------------------------------- report and speed

@@ -11,9 +11,10 @@ from scipy import stats as sps
 from core.results.stats import (
     LOWER_IS_BETTER,
     compare_to_baseline,
+    detectable_difference,
     holm,
-    leaderboard,
     mcnemar,
+    seeds_needed,
     summarise,
 )
 
@@ -90,7 +91,7 @@ def test_identical_inputs_give_p_one():
 def test_too_few_pairs_is_nan_with_note():
     (c,) = compare_to_baseline({"base": {0: 0.5, 1: 0.6}, "r": {0: 0.9, 5: 0.9}}, "base", "macro_f1")
     assert c.n_pairs == 1 and math.isnan(c.p_value) and math.isnan(c.p_adjusted)
-    assert c.mark == "indistinguishable" and c.note
+    assert c.mark == "n/a" and "only 1 seed pairs with the baseline" in c.note
 
 
 def test_references_are_not_tested():
@@ -123,23 +124,54 @@ def test_mcnemar_identical_predictions():
     assert (r.b, r.c, r.p_value) == (0, 0, 1.0)
 
 
-def test_leaderboard_rows_columns_and_marks():
+# ----- n/a, power -----
+def test_no_baseline_run_makes_every_mark_na():
+    out = compare_to_baseline({"base": {}, "up": {0: 0.7, 1: 0.8, 2: 0.75}}, "base", "macro_f1")
+    assert [c.mark for c in out] == ["n/a"] and "baseline has no finished run" in out[0].note
+
+
+def test_a_recipe_on_other_classes_is_na_not_tested():
+    base, merged = {0: 0.5, 1: 0.52, 2: 0.51}, {0: 0.8, 1: 0.82, 2: 0.81}
+    labels = {"base": frozenset("abc"), "m": frozenset({"a", "b+c"})}
+    (c,) = compare_to_baseline({"base": base, "m": merged}, "base", "worst_class_recall", label_sets=labels)
+    assert c.mark == "n/a" and "other classes" in c.note and math.isnan(c.p_value)
+
+
+def test_na_recipes_do_not_count_in_the_holm_family():
     base = {0: 0.60, 1: 0.62, 2: 0.58, 3: 0.61}
     up = {0: 0.66, 1: 0.65, 2: 0.63, 3: 0.67}
-    scores = {
-        "macro_f1": {"base": base, "up": up, "ref:paper": {0: 0.7}},
-        "ece": {"base": base, "up": up},
-    }
-    df = leaderboard(scores, "base", ["macro_f1", "ece"])
-    assert list(df.index) == ["base", "up", "ref:paper"]
-    for m in ("macro_f1", "ece"):
-        for suffix in ("mean", "std", "ci_low", "ci_high", "mark", "p_adj"):
-            assert f"{m}_{suffix}" in df.columns
-    assert "n_seeds" in df.columns
-    assert df.loc["base", "macro_f1_mark"] == "baseline"
-    assert df.loc["up", "macro_f1_mark"] == "better"
-    assert df.loc["up", "ece_mark"] == "worse"
-    assert df.loc["ref:paper", "macro_f1_mark"] == "reference"
-    assert df.loc["ref:paper", "macro_f1_mean"] == pytest.approx(0.7)
-    assert df.loc["up", "macro_f1_mean"] == pytest.approx(np.mean(list(up.values())))
-    assert df.loc["up", "n_seeds"] == 4 and df.loc["ref:paper", "n_seeds"] == 1
+    alone = {c.recipe: c for c in compare_to_baseline({"base": base, "up": up}, "base", "macro_f1")}
+    with_na = {c.recipe: c for c in compare_to_baseline({"base": base, "up": up, "one": {0: 0.9}}, "base", "macro_f1")}
+    assert with_na["up"].p_adjusted == alone["up"].p_adjusted and with_na["up"].family_size == 1
+
+
+def test_seeds_needed_matches_the_textbook_sample_sizes():
+    # Paired (one-sample) t-test, two-sided α = 0.05, power 0.8: effect size 0.5 needs 34, 0.8 needs 15
+    # (Cohen 1988; G*Power gives the same).
+    assert seeds_needed(1.0, 0.05, difference=0.5) == 34
+    assert seeds_needed(1.0, 0.05, difference=0.8) == 15
+    assert seeds_needed(0.0, 0.05) == 2
+    assert seeds_needed(10.0, 0.05) is None  # more than MOST_SEEDS
+
+
+def test_detectable_difference_has_power_0_8_by_simulation():
+    d = detectable_difference(1.0, 10, 0.05)
+    assert d == pytest.approx(0.996, abs=0.002)
+    rng = np.random.default_rng(0)
+    x = rng.normal(d, 1.0, size=(100_000, 10))
+    t = x.mean(axis=1) / (x.std(axis=1, ddof=1) / math.sqrt(10))
+    assert np.mean(np.abs(t) > sps.t.ppf(0.975, 9)) == pytest.approx(0.8, abs=0.01)
+    assert math.isnan(detectable_difference(1.0, 1, 0.05))
+
+
+def test_power_is_at_the_holm_familys_strictest_level():
+    base = {s: 0.60 + 0.01 * (s % 3) for s in range(5)}
+    recipes = {f"r{i}": {s: v + 0.02 + 0.004 * ((s + i) % 4) for s, v in base.items()} for i in range(4)}
+    out = {c.recipe: c for c in compare_to_baseline({"base": base, **recipes}, "base", "macro_f1")}
+    diffs = np.array([recipes["r0"][s] - base[s] for s in range(5)])
+    sd = float(np.std(diffs, ddof=1))
+    assert out["r0"].family_size == 4
+    assert out["r0"].detectable == pytest.approx(detectable_difference(sd, 5, 0.05 / 4))
+    assert out["r0"].seeds_needed == seeds_needed(sd, 0.05 / 4)
+    assert out["r0"].detectable > detectable_difference(sd, 5, 0.05)
+

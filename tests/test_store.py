@@ -3,6 +3,7 @@ atomic results, and the paths it hands out."""
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing as mp
 import os
 import shutil
@@ -55,6 +56,66 @@ def test_adding_the_same_dataset_again_gives_the_same_id_and_one_row(store):
     assert [d["id"] for d in store.datasets()] == [first]
     assert len(list((store.root / "datasets").glob("*.parquet"))) == 1
     assert store.add_dataset(labeled({"a": 8, "b": 5}), name="other") != first
+
+
+def _with_parts(data, parts):
+    from dataclasses import replace
+
+    return replace(data, parts=np.asarray(parts, dtype=np.int8))
+
+
+def test_dataset_round_trip_keeps_the_part_of_every_row(store):
+    import pandas as pd
+
+    from core.data.dataset import TEST, TRAIN, VALIDATION
+
+    data = labeled({"a": 8, "b": 7})
+    parts = [TRAIN, VALIDATION, TEST] * 5
+    dataset_id = store.add_dataset(_with_parts(data, parts), name="parts.csv")
+    loaded = store.load_dataset(dataset_id)
+    assert loaded.parts.tolist() == parts
+    assert loaded.fingerprint() == dataset_id
+    assert store.dataset_info(dataset_id)["has_split"] == 1
+    stored = pd.read_parquet(store.root / "datasets" / f"{dataset_id}.parquet")
+    assert stored["part"].tolist() == ["train", "validation", "test"] * 5
+    assert store.load_dataset(store.add_dataset(data, name="no split")).parts is None
+
+
+def _old_fingerprint(data, is_test) -> str:
+    """``LabeledTexts.fingerprint`` as the code before validation parts computed it."""
+    h = hashlib.sha256()
+    for text in data.texts:
+        h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    h.update(np.asarray(data.y, dtype=np.int64).tobytes())
+    h.update("\x1f".join(data.classes).encode())
+    h.update(b"ordinal" if data.ordinal else b"nominal")
+    h.update(np.asarray(is_test, dtype=bool).tobytes())
+    return h.hexdigest()[:16]
+
+
+def test_a_dataset_stored_with_old_is_test_flags_loads_as_train_and_test_parts(store):
+    """Datasets stored before validation parts have an `is_test` column; they load as train/test parts and
+    keep their id, so uploading the same file again finds them."""
+    import pandas as pd
+
+    from core.data.dataset import TEST, TRAIN
+
+    data = labeled({"a": 6, "b": 6})
+    is_test = np.array([False, True] * 6)
+    dataset_id = _old_fingerprint(data, is_test)
+    frame = pd.DataFrame({"text": list(data.texts), "label": data.labels.astype(str), "is_test": is_test})
+    frame.to_parquet(store.root / "datasets" / f"{dataset_id}.parquet", index=False)
+    with store.connect(immediate=True) as db:
+        db.execute("INSERT INTO datasets (id, name, created, n_rows, classes, ordinal, has_target, has_split, meta) "
+                   "VALUES (?, 'old.csv', 0, 12, '[\"a\", \"b\"]', 0, 0, 1, '{\"warnings\": []}')", (dataset_id,))
+    loaded = store.load_dataset(dataset_id)
+    assert loaded.parts.tolist() == [TRAIN, TEST] * 6
+    assert loaded.is_test.tolist() == is_test.tolist()
+    assert loaded.fingerprint() == dataset_id
+    again = _with_parts(data, np.where(is_test, TEST, TRAIN))
+    assert store.add_dataset(again, name="old.csv") == dataset_id  # the same upload finds the stored dataset
+    assert len(store.datasets()) == 1 and store.load_dataset(dataset_id).parts.tolist() == [TRAIN, TEST] * 6
 
 
 def test_claims_take_the_oldest_queued_run_first(store):

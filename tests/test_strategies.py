@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.data.split import SplitSpec, make_split
-from core.runs.evaluate import evaluate
 from core.keras.trainer import KerasTrainer
+from core.runs.evaluate import evaluate
 from core.runs.pipeline import run_recipe
 from core.runs.types import RunContext, TrainingSet
 from core.strategies.registry import build
@@ -36,15 +36,33 @@ def _run(setup, recipe: str, seed: int = 0):
 @pytest.fixture(scope="session")
 def strategy_run(setup):
     """``strategy_run(recipe)``: the recipe trained on ``setup`` and evaluated,
-    once per test run (cached by recipe text); tests only read the result."""
-    trained: dict[str, tuple] = {}
+    once per test run (cached by recipe text); tests only read the result.
+    ``strategy_run(recipe, on)`` trains on another (data, split, settings)
+    instead, e.g. one of ``scored``'s (cached per recipe and ``on``)."""
+    trained: dict[tuple, tuple] = {}
 
-    def run(recipe: str):
-        if recipe not in trained:
-            trained[recipe] = _run(setup, recipe)
-        return trained[recipe]
+    def run(recipe: str, on: tuple | None = None):
+        key = (recipe, None if on is None else id(on))
+        if key not in trained:
+            trained[key] = _run(setup if on is None else on, recipe) + (on,)  # keeps ``on`` (its id) alive
+        return trained[key][:2]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def scored(setup):
+    """``setup`` with a continuous score whose rounding is the label
+    (label = round(score): a monotone function of it) as the target column,
+    as ``"score"``; and the same score moved onto a narrow scale far from 0,
+    3 + 0.15·score (like a 1–5 rating with sd ≈ 0.1), as ``"moved"``."""
+    from dataclasses import replace
+
+    data, split, settings = setup
+    score = data.y + np.random.default_rng(0).uniform(-0.45, 0.45, size=len(data.y))
+    assert np.array_equal(np.rint(score), data.y)
+    return {"score": (replace(data, target=score), split, settings),
+            "moved": (replace(data, target=3 + 0.15 * score), split, settings)}
 
 
 @pytest.fixture(scope="session")
@@ -195,6 +213,45 @@ def test_coral_head_gives_proper_probabilities(strategy_run):
     out, _ = strategy_run("coral")
     assert out.head.kind == "coral"
     assert np.allclose(out.test.proba.sum(axis=1), 1.0, atol=1e-5)
+
+
+# coral never reads the target, so its run on ``setup`` is its run on ``scored``'s data.
+@pytest.mark.parametrize("recipe,on", [("coral", None), ("ordinal_regression(objective=qwk)", None),
+                                       ("ordinal_regression", "score"), ("ordinal_regression", "moved")])
+def test_ordinal_strategies_beat_the_majority_reference(strategy_run, scored, recipe, on):
+    from sklearn.metrics import cohen_kappa_score
+
+    from core.runs.evaluate import macro_f1
+
+    out, ev = strategy_run(recipe, None if on is None else scored[on])
+    majority = np.full_like(out.test.y, int(np.argmax(out.split_class_counts)))  # ref:majority's prediction
+    qwk = cohen_kappa_score(out.test.y, out.y_pred, weights="quadratic")  # the majority reference's QWK is 0
+    assert ev.overall["macro_f1"] >= macro_f1(out.test.y, majority) + 0.15, (ev.overall, np.bincount(out.y_pred))
+    assert qwk >= 0.4, (qwk, np.bincount(out.y_pred))
+
+
+def test_a_shifted_and_scaled_target_gives_the_same_decisions(strategy_run, scored):
+    plain, _ = strategy_run("ordinal_regression", scored["score"])
+    moved, _ = strategy_run("ordinal_regression", scored["moved"])
+    assert np.array_equal(moved.y_pred, plain.y_pred)
+    assert np.allclose(moved.decision.values, 3 + 0.15 * np.array(plain.decision.values))
+    assert np.allclose(moved.head.centres, 3 + 0.15 * np.array(plain.head.centres))
+    assert (moved.head.shift, moved.head.scale) == pytest.approx((3 + 0.15 * plain.head.shift, 0.15 * plain.head.scale))
+
+
+def test_stored_regression_head_predicts_what_the_run_decided(strategy_run, scored):
+    """The Predict page's path (core.jobs.predict_service) from the stored head
+    and decision: the model's standardised output is read back in target units."""
+    from core.jobs.predict_service import RecipeModel, SeedModel, predict_recipe
+    from core.runs.decision_rules import Decision
+    from core.runs.heads import Head
+
+    out, _ = strategy_run("ordinal_regression", scored["moved"])
+    data = scored["moved"][0]
+    seed = SeedModel(out.fitted.model, out.encoder, Head.from_json(out.head.to_json()),
+                     Decision.from_json(out.decision.to_json()))
+    answer = predict_recipe(RecipeModel("ordinal_regression", data.classes, [seed]), [data.texts[r] for r in out.test_rows])
+    assert answer["predicted"] == [data.classes[c] for c in out.y_pred]
 
 
 def test_ordinal_strategies_need_ordinal_labels():

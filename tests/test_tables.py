@@ -19,7 +19,7 @@ from core.data.columns import (
     natural_order,
     suggest_columns,
 )
-from core.data.dataset import ColumnChoice
+from core.data.dataset import TEST, TRAIN, VALIDATION, ColumnChoice
 from core.data.formats import sniff_delimiter
 from core.data.readers import RawTable, read_table
 from core.data.validation import to_labeled_texts
@@ -541,21 +541,64 @@ def test_target_column_bad_rows_are_named() -> None:
         load("text,label,score\na,x,1\nb,x,high\nc,x,3\nd,y,\ne,y,5\nf,y,6\n", target="score")
 
 
-def test_split_column_sets_is_test_ignoring_case_and_spaces() -> None:
+def test_split_column_sets_the_part_of_each_row_ignoring_case_and_spaces() -> None:
     data = load("text,label,split\na,x,train\nb,x,TEST\nc,x, Train\nd,y,test\ne,y,train\nf,y,train\n",
                 split="split")
+    assert data.parts.tolist() == [TRAIN, TEST, TRAIN, TEST, TRAIN, TRAIN]
     assert data.is_test.tolist() == [False, True, False, True, False, False]
 
 
-def test_split_column_bad_values_are_named() -> None:
-    with pytest.raises(InputError, match="row 3 holds 'validation'"):
-        load("text,label,split\na,x,train\nb,x,validation\nc,x,test\nd,y,test\ne,y,train\nf,y,train\n",
+@pytest.mark.parametrize(("value", "part"), [
+    ("train", TRAIN), ("TRAIN", TRAIN), (" Train ", TRAIN),
+    ("validation", VALIDATION), ("Validation", VALIDATION), ("VALIDATION", VALIDATION),
+    ("dev", VALIDATION), ("Dev", VALIDATION), ("DEV", VALIDATION),
+    ("val", VALIDATION), ("Val", VALIDATION), (" VAL", VALIDATION),
+    ("test", TEST), ("Test", TEST), ("TEST ", TEST),
+])
+def test_every_accepted_split_value_names_its_part(value: str, part: int) -> None:
+    rows_ = [("a", "x", "train"), ("b", "x", "test"), ("c", "x", value), ("d", "y", "train"), ("e", "y", "test"),
+             ("f", "y", "train")]
+    data = load("text,label,split\n" + "".join(f"{t},{label},{v}\n" for t, label, v in rows_), split="split")
+    assert data.parts.tolist() == [TRAIN, TEST, part, TRAIN, TEST, TRAIN]
+    assert data.warnings == ()
+
+
+def test_split_column_bad_values_are_named_with_the_allowed_values() -> None:
+    with pytest.raises(InputError) as refused:
+        load("text,label,split\na,x,train\nb,x,holdout\nc,x,test\nd,y,test\ne,y,Training\nf,y,train\n",
              split="split")
+    message = str(refused.value)
+    assert ("split column 'split' must say 'train', 'validation' (or 'dev', 'val') or 'test' in every row "
+            "(any case); rows 3 and 6 hold 'holdout', 'Training'.") in message
+
+
+def test_split_column_empty_cells_are_refused() -> None:
+    with pytest.raises(InputError, match="row 4 holds ''"):
+        load("text,label,split\na,x,train\nb,x,dev\nc,x,\nd,y,test\ne,y,train\nf,y,train\n", split="split")
 
 
 def test_split_column_needs_both_train_and_test() -> None:
     with pytest.raises(InputError, match="no 'test' rows"):
         load("text,label,split\na,x,train\nb,x,train\nc,x,train\nd,y,train\ne,y,train\nf,y,train\n",
+             split="split")
+    with pytest.raises(InputError, match="no 'train' rows; it needs both 'train' and 'test' rows"):
+        load("text,label,split\na,x,dev\nb,x,test\nc,x,val\nd,y,test\ne,y,dev\nf,y,test\n", split="split")
+
+
+def test_split_column_rows_repeating_a_test_text_are_counted_in_a_warning() -> None:
+    data = load("text,label,split\nGood one,x,train\nBad one,x,test\nbad  ONE,x,train\nOkay,y,test\n"
+                "okay,y,dev\nFine,y,train\nNice,y,val\n", split="split")
+    assert data.parts.tolist() == [TRAIN, TEST, TRAIN, TEST, VALIDATION, TRAIN, VALIDATION]
+    (warning,) = data.warnings
+    assert warning.startswith("2 training or validation rows repeat a text of the test rows of split column 'split'")
+    assert "left out of training and validation" in warning and "(rows 4 and 6)" in warning
+
+
+def test_split_column_whose_training_rows_all_repeat_test_texts_is_refused() -> None:
+    with pytest.raises(InputError, match="every 'train' row of split column 'split' repeats a text of its 'test'"):
+        load("text,label,split\na,x,test\nb,x,test\nA,x,train\nd,y,test\nd,y,train\nf,y,val\n", split="split")
+    with pytest.raises(InputError, match="every 'validation' row of split column 'split' repeats"):
+        load("text,label,split\na,x,test\nb,x,train\nA,x,dev\nd,y,test\ne,y,train\nf,y,train\n",
              split="split")
 
 

@@ -22,6 +22,7 @@ from core.jobs.schema import SCHEMA_VERSION
 from core.jobs.store import Store
 from core.results.experiment_results import experiment_results
 from core.results.files import load_predictions, load_result
+from core.results.leaderboard import build_leaderboard
 from core.results.merge_effects import merge_effect, merge_inputs
 from core.results.report import (
     build_html_report,
@@ -152,7 +153,9 @@ def test_experiment_results_of_both_experiments(upgraded):
     assert len(first.runs) == 12 and len(first.finished) == 9
     assert set(first.finished["recipe"]) == {"ref:majority", "ref:stratified", "ref:tfidf_lr", "baseline",
                                              "class_weight"}
-    assert {"baseline", "class_weight"} <= set(first.leaderboard().index)
+    board = build_leaderboard(first)
+    assert [r.recipe for r in board.rows] == ["baseline", "class_weight"]
+    assert board.row("class_weight").cells["macro_f1"].mark == "n/a"  # 1 of its 2 seeds finished
     second = experiment_results(upgraded, 2)
     assert len(second.runs) == len(second.finished) == 10
     assert MERGED in set(second.finished["recipe"])
@@ -193,6 +196,45 @@ def test_merge_effect_finds_the_merge_experiment(upgraded):
     assert [(e.experiment_id, e.finished, e.total) for e in effect.experiments] == [(2, 2, 2)]
     assert set(effect.per_seed["source"]) >= {"unmerged", "predicted", "measured"}
     assert effect.merged_names == ("negative", "ok", "good")
+
+
+def test_the_stored_dataset_and_splits_of_old_experiments_stay_readable(v0):
+    """The fixture's dataset (stored before split parts; no split column) loads and profiles, and the splits
+    its experiments cached under SPLIT_VERSION 1 still read: they hold the very test rows its runs scored,
+    and today's split (a new file under the bumped version) draws the same rows, so runs added to those
+    experiments stay paired by seed with the old ones."""
+    from core.data.profile import compute_profile, parts_table
+    from core.data.split import SPLIT_VERSION, SplitSpec, cached_split, read_split
+
+    upgraded = Store(v0)
+    data = upgraded.load_dataset(DATASET)
+    assert len(data) == 220 and data.parts is None and data.fingerprint() == DATASET
+    profile = compute_profile(data, test_share=0.2, validation_share=0.1)
+    assert profile.parts.fixed == () and parts_table(profile)[-1] == {
+        "class": "all", "train ≈": 154, "validation ≈10%": 22, "test ≈20%": 44}
+    assert SPLIT_VERSION > 1
+    for seed in (0, 1):
+        old = read_split(upgraded.root / "splits" / f"{DATASET}-s{seed}-t0.2-v0.1-1.npz")
+        assert old.n_rows() == len(data) and len(old.dropped) == 0
+        for run in upgraded.runs(experiment=1, status="finished"):
+            if run.seed == seed:
+                predictions = load_predictions(upgraded, run.result_dir)
+                assert np.array_equal(predictions["test_rows"], old.test), run.id
+                assert np.array_equal(predictions["y_true"], data.y[old.test]), run.id
+        new = cached_split(data, SplitSpec(seed=seed), upgraded.root / "splits", DATASET)
+        assert (upgraded.root / "splits" / f"{DATASET}-s{seed}-t0.2-v0.1-{SPLIT_VERSION}.npz").is_file()
+        for part in ("train", "validation", "test"):
+            assert np.array_equal(getattr(new, part), getattr(old, part)), (seed, part)
+
+
+def test_the_data_page_shows_the_parts_of_the_upgraded_dataset(v0, monkeypatch):
+    monkeypatch.setenv("IMBALANCE_LAB_WORKSPACE", str(v0))
+    at = render("pages/data.py", {"dataset": DATASET})
+    (table,) = [frame.value for frame in at.dataframe if "class" in frame.value.columns]
+    assert list(table["class"]) == CLASSES + ["all"]
+    assert list(table.columns) == ["class", "train ≈", "validation ≈10%", "test ≈20%"]
+    assert table.iloc[-1, 1:].tolist() == [154, 22, 44]
+    assert any("each seed draws test (20% of the rows)" in c.value for c in at.caption)
 
 
 def test_every_page_renders_the_upgraded_workspace(v0, monkeypatch):

@@ -7,6 +7,9 @@ shown here are the lengths the model will see. The rule is restated as a
 regular expression rather than imported, so profiling never loads TensorFlow.
 Duplicates use the same normalisation as ``core.data.split`` (case and runs of
 whitespace ignored), so the duplicate count matches what the split groups.
+The parts table says how many rows of each class fall in each part of the
+split: fixed by the user's split column, or (drawn per seed) about the share
+of the settings' test and validation shares.
 """
 
 from __future__ import annotations
@@ -18,7 +21,17 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from core.data.dataset import LabeledTexts, duplicate_key
+from core.data.dataset import (
+    PARTS,
+    TEST,
+    TRAIN,
+    VALIDATION,
+    LabeledTexts,
+    duplicate_groups,
+    duplicate_key,
+    repeats_of_test,
+)
+from core.settings import get_settings
 
 # Keras' DEFAULT_STRIP_REGEX (``,-\.`` is the range , - .): every ASCII punctuation mark.
 KERAS_STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -27,6 +40,7 @@ _TOKEN_REGEX = r"[^ \t\n\r\f\v]+"
 # So a text has a token iff one character is neither ASCII whitespace nor ASCII punctuation.
 _TOKEN_CHAR_REGEX = r"[^ \t\n\r\f\v!-/:-@\[-`{-~]"
 MAX_CONFLICTS_LISTED = 50
+DROPPED_COLUMN = "left out (repeat a test text)"
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,26 @@ class LengthSummary:
     median: float
     p95: float
     max: int
+
+
+@dataclass(frozen=True)
+class PartCounts:
+    """Rows of each class in each part of the split (tuples follow the profile's
+    ``classes``). A part in ``fixed`` is set by the user's split column and its
+    counts are exact; any other part is drawn per seed, and its counts are what
+    the shares give (``round(rows × share)`` per class; each seed's draw is close)."""
+
+    fixed: tuple[str, ...]  # () for a drawn split; ("train", "test") or all three with a split column
+    train: tuple[int, ...]
+    validation: tuple[int, ...]
+    test: tuple[int, ...]
+    dropped: tuple[int, ...]  # split column: training/validation rows repeating a test text (in no part)
+    test_share: float | None  # the share a drawn test set takes of all rows; None when the column fixes it
+    validation_share: float | None  # of all rows (of the training rows with a split column); None when fixed
+
+    @property
+    def n_dropped(self) -> int:
+        return sum(self.dropped)
 
 
 @dataclass(frozen=True)
@@ -58,6 +92,7 @@ class Profile:
     conflicting_duplicates: tuple[tuple[str, tuple[str, ...]], ...]  # (text, labels), at most 50
     n_conflicting_duplicates: int  # all normalised texts seen with more than one label
     examples: Mapping[str, tuple[str, ...]]  # class -> a seeded sample of its texts
+    parts: PartCounts  # rows of each class in train / validation / test
 
 
 def token_lengths(texts: Iterable[str]) -> np.ndarray:
@@ -163,8 +198,51 @@ def _examples(texts: tuple[str, ...], y: np.ndarray, classes: tuple[str, ...], p
     return examples
 
 
-def compute_profile(data: LabeledTexts, *, examples_per_class: int = 3, seed: int = 0) -> Profile:
-    """Profile a dataset: balance, token lengths, duplicates, conflicts, examples."""
+def _ints(values: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
+
+
+def _part_counts(data: LabeledTexts, y: np.ndarray, test_share: float, validation_share: float) -> PartCounts:
+    """Rows of each class per part: counted where the split column fixes the part,
+    ``round(rows × share)`` per class where it is drawn per seed (as ``core.data.split`` draws it)."""
+    k = data.n_classes
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(y[mask], minlength=k)
+
+    def share_of(rows: np.ndarray, share: float) -> np.ndarray:
+        return np.minimum(rows, np.round(rows * share).astype(np.int64))
+
+    if data.parts is None:
+        total = np.bincount(y, minlength=k)
+        test = share_of(total, test_share)
+        validation = np.minimum(total - test, share_of(total, validation_share))
+        train, dropped, fixed = total - test - validation, np.zeros(k, np.int64), ()
+        shares: tuple[float | None, float | None] = (test_share, validation_share)
+    else:
+        parts = data.parts
+        repeats = repeats_of_test(parts, duplicate_groups(data.texts))
+        test, dropped = count(parts == TEST), count(repeats)
+        if (parts == VALIDATION).any():
+            train, validation = count((parts == TRAIN) & ~repeats), count((parts == VALIDATION) & ~repeats)
+            fixed, shares = PARTS, (None, None)
+        else:
+            pool = count((parts == TRAIN) & ~repeats)
+            validation = share_of(pool, validation_share)
+            train, fixed, shares = pool - validation, (PARTS[TRAIN], PARTS[TEST]), (None, validation_share)
+    return PartCounts(fixed=tuple(fixed), train=_ints(train), validation=_ints(validation), test=_ints(test),
+                      dropped=_ints(dropped), test_share=shares[0], validation_share=shares[1])
+
+
+def compute_profile(data: LabeledTexts, *, examples_per_class: int = 3, seed: int = 0,
+                    test_share: float | None = None, validation_share: float | None = None) -> Profile:
+    """Profile a dataset: balance, token lengths, duplicates, conflicts, examples
+    and the parts of its split. The shares of a drawn split default to the
+    settings' (``core.settings``: ``test_share``, ``validation_share``)."""
+    if test_share is None or validation_share is None:
+        settings = get_settings()
+        test_share = settings.test_share if test_share is None else test_share
+        validation_share = settings.validation_share if validation_share is None else validation_share
     y = np.asarray(data.y, dtype=np.int64)
     counts = np.bincount(y, minlength=data.n_classes)
     n_rows = len(data)
@@ -186,6 +264,7 @@ def compute_profile(data: LabeledTexts, *, examples_per_class: int = 3, seed: in
         conflicting_duplicates=conflicts,
         n_conflicting_duplicates=n_conflicts,
         examples=_examples(data.texts, y, data.classes, examples_per_class, seed),
+        parts=_part_counts(data, y, test_share, validation_share),
     )
 
 
@@ -219,6 +298,61 @@ def _class_table(p: Profile) -> list[str]:
     return lines
 
 
+def parts_note(p: Profile) -> str:
+    """One sentence saying where the parts come from: the split column, or the shares drawn per seed."""
+    parts = p.parts
+    if not parts.fixed:
+        return (f"No split column: each seed draws test ({parts.test_share:.0%} of the rows) and validation "
+                f"({parts.validation_share:.0%}) stratified by class; the counts are what these shares give "
+                "(each seed's draw differs slightly).")
+    if PARTS[VALIDATION] in parts.fixed:
+        note = "The split column fixes train, validation and test for every seed."
+    else:
+        note = (f"The split column fixes train and test for every seed; validation is drawn per seed from its "
+                f"training rows ({parts.validation_share:.0%} of them, counts as that share gives).")
+    if parts.n_dropped:
+        verb = "is" if parts.n_dropped == 1 else "are"
+        note += (f" {_count(parts.n_dropped, 'training or validation row')} repeating a test text (case and "
+                 f"spacing ignored) {verb} left out.")
+    return note
+
+
+def parts_table(p: Profile) -> list[dict[str, object]]:
+    """Rows of each class in each part, one record per class and a last one for
+    all classes: ``class``, then the rows in train, validation and test and,
+    when the split column left rows out, ``left out (repeat a test text)``.
+    The header of a part drawn per seed carries "≈" and its share: ``test ≈20%``."""
+    parts = p.parts
+    shares = {PARTS[TEST]: parts.test_share, PARTS[VALIDATION]: parts.validation_share}
+    columns: dict[str, tuple[int, ...]] = {}
+    for name in PARTS:
+        header = name
+        if name not in parts.fixed:
+            header += f" ≈{shares[name]:.0%}" if shares.get(name) is not None else " ≈"
+        columns[header] = getattr(parts, name)
+    if parts.n_dropped:
+        columns[DROPPED_COLUMN] = parts.dropped
+    records: list[dict[str, object]] = [
+        {"class": label, **{header: values[i] for header, values in columns.items()}}
+        for i, label in enumerate(p.classes)
+    ]
+    records.append({"class": "all", **{header: sum(values) for header, values in columns.items()}})
+    return records
+
+
+def _parts_lines(p: Profile) -> list[str]:
+    records = parts_table(p)
+    names = [_shorten(str(r["class"]), 30) for r in records]
+    headers = list(records[0])[1:]
+    width = max(5, *(len(n) for n in names))
+    widths = {h: max(len(h), 7) for h in headers}
+    header = "  ".join([f"{'class':<{width}}", *(f"{h:>{widths[h]}}" for h in headers)])
+    lines = [header, "-" * len(header)]
+    for name, r in zip(names, records):
+        lines.append("  ".join([f"{name:<{width}}", *(f"{r[h]:>{widths[h]},}" for h in headers)]))
+    return lines + [parts_note(p)]
+
+
 def format_profile(p: Profile) -> str:
     """A plain-text report of a profile, for the command line."""
     kind = "ordinal classes, low to high" if p.ordinal else "classes"
@@ -233,6 +367,7 @@ def format_profile(p: Profile) -> str:
         "Rows and tokens per text by class:",
         *_class_table(p),
     ]
+    lines += ["", "Rows per class in each part of the split:", *_parts_lines(p)]
     if p.conflicting_duplicates:
         shown = len(p.conflicting_duplicates)
         lines += ["", f"Texts with more than one label (first {shown} of {p.n_conflicting_duplicates:,}):"]

@@ -23,7 +23,16 @@ from core.data.columns import (
     suggest_columns,
     variant_groups,
 )
-from core.data.dataset import ColumnChoice, LabeledTexts
+from core.data.dataset import (
+    PARTS,
+    TEST,
+    TRAIN,
+    VALIDATION,
+    ColumnChoice,
+    LabeledTexts,
+    duplicate_groups,
+    repeats_of_test,
+)
 from core.data.profile import has_tokens
 from core.data.readers import RawTable, refuse_too_many_rows
 from core.data.wording import are, describe_rows, hold, quoted, them
@@ -172,21 +181,49 @@ def _target_values(column: pd.Series, name: str, source: str, unit: str) -> np.n
     return numbers.to_numpy(dtype=np.float64)
 
 
-def _test_flags(column: pd.Series, name: str, source: str, unit: str) -> np.ndarray:
-    """The user's split column: 'train' or 'test' (any case) in every kept row."""
+# What a split column may say (any case, spaces around ignored) and the part each value names.
+SPLIT_VALUES = {"train": TRAIN, "validation": VALIDATION, "dev": VALIDATION, "val": VALIDATION, "test": TEST}
+SPLIT_VALUES_TEXT = "'train', 'validation' (or 'dev', 'val') or 'test'"
+
+
+def _split_parts(column: pd.Series, name: str, source: str, unit: str) -> np.ndarray:
+    """The user's split column as a part per kept row (``TRAIN``, ``VALIDATION``
+    or ``TEST``); it needs training and test rows, validation rows are optional."""
     values = column.map(lambda v: "" if is_missing(v) else cell_text(v).strip().lower())
-    bad = ~values.isin(["train", "test"])
+    bad = ~values.isin(list(SPLIT_VALUES))
     if bad.any():
         shown = quoted(column[bad].map(lambda v: "" if is_missing(v) else cell_text(v)).unique())
-        raise InputError(f"split column '{name}' must say 'train' or 'test' in every row; "
-                         f"{describe_rows(bad[bad].index, unit)} {hold(bad[bad])} {shown}. Fix those rows.",
-                         source=source)
-    is_test = (values == "test").to_numpy()
-    if is_test.all() or not is_test.any():
-        missing = "train" if is_test.all() else "test"
-        raise InputError(f"split column '{name}' has no '{missing}' rows; it needs both. Fix the column or do not "
+        raise InputError(f"split column '{name}' must say {SPLIT_VALUES_TEXT} in every row (any case); "
+                         f"{describe_rows(bad[bad].index, unit)} {hold(bad[bad])} {shown}. Fix those rows, or do "
+                         "not use the column (a split is then drawn for you).", source=source)
+    parts = values.map(SPLIT_VALUES).to_numpy(dtype=np.int8)
+    missing = [PARTS[p] for p in (TRAIN, TEST) if not (parts == p).any()]
+    if missing:
+        raise InputError(f"split column '{name}' has no {' or '.join(repr(m) for m in missing)} rows; it needs "
+                         "both 'train' and 'test' rows ('validation' rows are optional). Fix the column or do not "
                          "use it (a split is then drawn for you).", source=source)
-    return is_test
+    return parts
+
+
+def _check_repeats_of_test(parts: np.ndarray, texts: pd.Series, name: str, source: str, unit: str,
+                           warnings: list[str]) -> None:
+    """Training and validation rows that repeat a test text are left out of the
+    split (``core.data.split``); say so, and refuse a part left empty by it."""
+    repeats = repeats_of_test(parts, duplicate_groups(texts))
+    if not repeats.any():
+        return
+    for part in (TRAIN, VALIDATION):
+        rows = parts == part
+        if rows.any() and repeats[rows].all():
+            raise InputError(f"every '{PARTS[part]}' row of split column '{name}' repeats a text of its 'test' "
+                             "rows (case and spacing ignored), so none is left to "
+                             f"{'train on' if part == TRAIN else 'validate on'}. Fix the split column.",
+                             source=source)
+    n = int(repeats.sum())
+    warnings.append(f"{n:,} training or validation {'row repeats' if n == 1 else 'rows repeat'} a text of the "
+                    f"test rows of split column '{name}' (case and spacing ignored); "
+                    f"{'it is' if n == 1 else 'they are'} left out of training and validation so that no test "
+                    f"text is seen before it is scored ({describe_rows(texts.index[repeats], unit)}).")
 
 
 # ---------------------------------------------------------------- validation
@@ -233,14 +270,17 @@ def to_labeled_texts(table: RawTable, choice: ColumnChoice, *, settings: Setting
     labels = _reconcile_variants(labels.loc[rows], choice.label, choice.normalise_labels, warnings)
     classes = _classes(labels, choice, settings, source)
     target = _target_values(frame.loc[rows, choice.target], choice.target, source, unit) if choice.target else None
-    is_test = _test_flags(frame.loc[rows, choice.split], choice.split, source, unit) if choice.split else None
+    parts = None
+    if choice.split:
+        parts = _split_parts(frame.loc[rows, choice.split], choice.split, source, unit)
+        _check_repeats_of_test(parts, texts.loc[rows], choice.split, source, unit, warnings)
     return LabeledTexts(
         texts=tuple(texts.loc[rows]),
         y=pd.Categorical(labels, categories=classes).codes.astype(np.int64),
         classes=tuple(classes),
         ordinal=choice.ordinal_order is not None,
         target=target,
-        is_test=is_test,
+        parts=parts,
         name=source,
         warnings=tuple(warnings),
     )

@@ -9,12 +9,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
+from core.data.split import SPLIT_VERSION
 from core.errors import InputError
 from core.jobs.store import Store
 from core.runs.pipeline import check_label_type
 from core.runs.references import ALWAYS, REFERENCES, is_reference
-from core.settings import TrainSettings
-from core.settings import get_settings
+from core.settings import TrainSettings, get_settings
 from core.strategies.recipe import BASELINE, parse_recipe
 from core.strategies.registry import build
 
@@ -79,16 +79,18 @@ def canonical_recipe(text: str) -> str:
 # evaluation), so results stored by older code are trained again rather than reused.
 # 2: minority_recall is of the training split's rarest class, not of the resampled rows.
 # 3: validation and test scores from a graph function (was eager), the "pool" strategy.
-RESULTS_VERSION = 3
+# 4: one macro-F1 (classes present in the true labels) for scores, early stopping and tuning.
+RESULTS_VERSION = 4
 
 
 def run_fingerprint(spec: ExperimentSpec, recipe: str, seed: int) -> str:
-    """Everything that affects a run's numbers: dataset, split, recipe with all
-    parameter values, training settings, seed, library versions and the
-    version of the code's results (``RESULTS_VERSION``)."""
+    """Everything that affects a run's numbers: dataset, split (shares and the
+    split code's version), recipe with all parameter values, training settings,
+    seed, library versions and the version of the code's results
+    (``RESULTS_VERSION``)."""
     full = [] if is_reference(recipe) else [dict(name=s.name, **s.values, **s.inputs()) for s in build(recipe)]
     payload = {
-        "dataset": spec.dataset_id, "split": [spec.test_share, spec.validation_share], "recipe": recipe,
+        "dataset": spec.dataset_id, "split": [spec.test_share, spec.validation_share, SPLIT_VERSION], "recipe": recipe,
         "params": full, "settings": None if is_reference(recipe) else spec.settings.to_json(), "seed": seed,
         "versions": library_versions(), "results_version": RESULTS_VERSION,
     }
@@ -141,6 +143,28 @@ def submit(store: Store, spec: ExperimentSpec) -> int:
             store.add_run(experiment_id=experiment_id, recipe=recipe, seed=seed,
                           fingerprint=run_fingerprint(spec, recipe, seed))
     return experiment_id
+
+
+def add_seeds(store: Store, experiment_id: int, to: int) -> int:
+    """Bring every recipe (and reference) of an experiment to ``to`` seeds: the
+    missing seeds' runs are queued, or reuse an identical finished run by
+    fingerprint. Returns how many runs were added."""
+    experiment = store.experiment(experiment_id)
+    spec = ExperimentSpec.from_json(experiment["spec"])
+    max_seeds = get_settings().max_seeds
+    if not spec.seeds < to <= max_seeds:
+        raise InputError(f"experiment {experiment_id} has {spec.seeds} seeds; give a larger number, at most "
+                         f"{max_seeds} (e.g. --to {min(max(spec.seeds + 2, 5), max_seeds)}).")
+    have = {(r.recipe, r.seed) for r in store.runs(experiment=experiment_id)}
+    added = 0
+    for seed in range(to):
+        for recipe in spec.references + spec.recipes:
+            if (recipe, seed) not in have:
+                store.add_run(experiment_id=experiment_id, recipe=recipe, seed=seed,
+                              fingerprint=run_fingerprint(spec, recipe, seed))
+                added += 1
+    store.update_experiment_spec(experiment_id, {**experiment["spec"], "seeds": int(to)})
+    return added
 
 
 # Training samples per second of one run at the default settings, start-up included,

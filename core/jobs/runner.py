@@ -132,7 +132,7 @@ def execute_run(store: Store, run_id: int, *, report=None, should_stop=lambda: F
     try:
         summary = {"run_id": run_id, "recipe": run.recipe, "seed": run.seed, "experiment_id": run.experiment_id,
                    "dataset_id": spec.dataset_id, "fingerprint": run.fingerprint, "versions": library_versions(),
-                   "split": split.sizes(), "settings": spec.settings.to_json()}
+                   "split": split.sizes(), "split_dropped": int(len(split.dropped)), "settings": spec.settings.to_json()}
         if is_reference(run.recipe):
             train_rows = split.train
             proba, _ = fit_predict(run.recipe, [data.texts[r] for r in train_rows], data.y[train_rows],

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from core.data.dataset import LabeledTexts
+from core.data.dataset import PARTS, TEST, TRAIN, LabeledTexts
 from core.errors import InputError
 from core.files import atomic_path, json_default, safe_name
 from core.jobs.queue import QueueTables
@@ -38,6 +38,20 @@ def run_row(row: sqlite3.Row) -> RunRow:
     d["progress"] = json.loads(d["progress"]) if d["progress"] else None
     d["status"] = Status(d["status"])
     return RunRow(**d)
+
+
+def _stored_parts(frame: pd.DataFrame, dataset_id: str) -> np.ndarray | None:
+    """The split column of a stored dataset: a `part` column (train / validation /
+    test), or the `is_test` flags of datasets stored before validation parts."""
+    if "part" in frame:
+        codes = frame["part"].map({name: code for code, name in enumerate(PARTS)})
+        if codes.isna().any():
+            raise InputError(f"dataset {dataset_id} has a damaged split column (values "
+                             f"{sorted(set(frame['part'][codes.isna()].astype(str)))[:5]}); upload it again.")
+        return codes.to_numpy(dtype=np.int8)
+    if "is_test" in frame:
+        return np.where(frame["is_test"].to_numpy(dtype=bool), TEST, TRAIN).astype(np.int8)
+    return None
 
 
 class Store(QueueTables):
@@ -87,18 +101,18 @@ class Store(QueueTables):
             frame = pd.DataFrame({"text": list(data.texts), "label": data.labels.astype(str)})
             if data.target is not None:
                 frame["target"] = np.asarray(data.target, dtype=float)
-            if data.is_test is not None:
-                frame["is_test"] = np.asarray(data.is_test, dtype=bool)
+            if data.parts is not None:  # older workspaces stored an `is_test` column instead (load_dataset)
+                frame["part"] = np.asarray(PARTS, dtype=object)[data.parts]
             with atomic_path(target) as tmp:
                 frame.to_parquet(tmp, index=False)
-        info = {**(meta or {}), "warnings": list(data.warnings)}
+        info = {**(meta or {}), "warnings": list(data.warnings), "has_validation_rows": data.has_validation_rows}
         with self.connect(immediate=True) as db:
             db.execute(
                 "INSERT INTO datasets (id, name, created, n_rows, classes, ordinal, has_target, has_split, meta) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET archived = 0, name = excluded.name",
                 (dataset_id, safe_name(name, "dataset") if "/" in name else name[:200], time.time(), len(data),
                  json.dumps(list(data.classes)), int(data.ordinal), int(data.target is not None),
-                 int(data.is_test is not None), json.dumps(info)),
+                 int(data.parts is not None), json.dumps(info)),
             )
         return dataset_id
 
@@ -131,8 +145,8 @@ class Store(QueueTables):
             texts=tuple(frame["text"].astype(str)), y=frame["label"].map(index).to_numpy(dtype=np.int64),
             classes=classes, ordinal=bool(info["ordinal"]),
             target=frame["target"].to_numpy(dtype=float) if "target" in frame else None,
-            is_test=frame["is_test"].to_numpy(dtype=bool) if "is_test" in frame else None,
-            name=info["name"], warnings=tuple(info["meta"].get("warnings", ())),
+            parts=_stored_parts(frame, dataset_id), name=info["name"],
+            warnings=tuple(info["meta"].get("warnings", ())),
         )
 
     def archive_dataset(self, dataset_id: str, archived: bool = True) -> None:
@@ -164,6 +178,11 @@ class Store(QueueTables):
         if row is None:
             raise InputError(f"experiment {experiment_id} is not in this workspace ({self.root}).")
         return dict(row, spec=json.loads(row["spec"]))
+
+    def update_experiment_spec(self, experiment_id: int, spec: dict) -> None:
+        with self.connect(immediate=True) as db:
+            db.execute("UPDATE experiments SET spec = ? WHERE id = ?",
+                       (json.dumps(spec, default=json_default), int(experiment_id)))
 
     def archive_experiment(self, experiment_id: int, archived: bool = True) -> None:
         with self.connect(immediate=True) as db:

@@ -17,21 +17,26 @@ from core.runs.types import ModelSpec
 class OrdinalBias(layers.Layer):
     """CORAL's rank-consistent output: one shared score minus K−1 learned biases.
 
-    Hand-written because Keras has no cumulative-link layer."""
+    ``initial``: the starting thresholds (CORAL's strategy passes −logit of the
+    training rows' P(y > k), so a zero score starts at the class priors; the
+    thresholds then move by only ~learning-rate per step and could not get
+    there by themselves). Hand-written because Keras has no cumulative-link layer."""
 
-    def __init__(self, n_thresholds: int, **kwargs):
+    def __init__(self, n_thresholds: int, initial=None, **kwargs):
         super().__init__(**kwargs)
         self.n_thresholds = n_thresholds
+        self.initial = None if initial is None else [float(v) for v in initial]
 
     def build(self, input_shape):
-        init = keras.initializers.Constant(np.linspace(-1.0, 1.0, self.n_thresholds))
+        start = np.linspace(-1.0, 1.0, self.n_thresholds) if self.initial is None else np.asarray(self.initial)
+        init = keras.initializers.Constant(start.astype("float32"))
         self.thresholds = self.add_weight(shape=(self.n_thresholds,), initializer=init, name="thresholds")
 
     def call(self, score):
         return score - self.thresholds
 
     def get_config(self):
-        return {**super().get_config(), "n_thresholds": self.n_thresholds}
+        return {**super().get_config(), "n_thresholds": self.n_thresholds, "initial": self.initial}
 
 
 @keras.saving.register_keras_serializable(package="imbalance_lab")
@@ -90,8 +95,10 @@ def build_model(spec: ModelSpec, vocab_size: int, head: Head, *, output_bias: np
 def head_layers(head: Head, output_bias: np.ndarray | None = None):
     """The output layer(s) for ``head``, as one callable (reused when a
     two-stage strategy retrains the head on other features)."""
-    if head.kind == "coral":
-        return keras.Sequential([layers.Dense(1, use_bias=False), OrdinalBias(head.n_outputs)], name="head")
+    if head.kind == "coral":  # output_bias: the K−1 biases, logit P(y > k) at score 0 (thresholds = −bias)
+        initial = None if output_bias is None else (-np.asarray(output_bias, dtype=float)).tolist()
+        return keras.Sequential([layers.Dense(1, use_bias=False), OrdinalBias(head.n_outputs, initial=initial)],
+                                name="head")
     bias = "zeros" if output_bias is None else keras.initializers.Constant(np.asarray(output_bias, dtype="float32"))
     return layers.Dense(head.n_outputs, bias_initializer=bias, name="head")
 

@@ -14,11 +14,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
 
 from core.keras import text  # noqa: E402
 from core.keras.losses import build_loss  # noqa: E402
 from core.keras.models import build_model  # noqa: E402
+from core.runs.evaluate import macro_f1  # noqa: E402
 from core.runs.types import Cancelled, Fitted, Outputs, RunContext, TrainingSet  # noqa: E402
 
 PROGRESS_EVERY_S = 1.0
@@ -112,8 +112,7 @@ class _Monitor(keras.callbacks.Callback):
         scores = text.predict_scores(self.model, encode_rows(self.ctx, self.val_rows), max_len=self.ctx.encoder.max_len)
         y_val = self.ctx.data.y[self.val_rows]
         y_pred = self.ctx.head.default_decision().apply(self.ctx.head.proba(scores), self.ctx.head.raw(scores))
-        logs["val_macro_f1"] = float(f1_score(y_val, y_pred, labels=range(self.ctx.n_classes), average="macro",
-                                              zero_division=0))
+        logs["val_macro_f1"] = macro_f1(y_val, y_pred)
         value = None if self.ctx.data.target is None or self.ctx.head.kind != "regression" else \
             np.asarray(self.ctx.data.target)[self.val_rows]
         loss = self.model.loss(self.ctx.head.targets(y_val, value), scores)

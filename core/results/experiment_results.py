@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -12,11 +11,7 @@ import pandas as pd
 from core.jobs.records import Status
 from core.jobs.store import Store
 from core.results.files import load_predictions
-from core.results.stats import leaderboard
 from core.runs.evaluate import HEADLINE_METRICS, ORDINAL_METRICS
-from core.strategies.recipe import BASELINE
-
-MARK_SYMBOL = {"better": "▲", "worse": "▼", "indistinguishable": "≈", "baseline": "", "reference": ""}
 
 
 @dataclass(frozen=True)
@@ -53,12 +48,15 @@ class ExperimentResults:
         values = list(self.scores().get(metric, {}).get(recipe, {}).values())
         return float(np.mean(values)) if values else math.nan
 
-    def leaderboard(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
-        metrics = list(metrics or self.headline_metrics())
-        scores = self.scores()
-        if not scores:
-            return pd.DataFrame()
-        return leaderboard(scores, BASELINE, metrics)
+    def label_sets(self) -> dict[str, frozenset[str]]:
+        """recipe -> the classes its finished runs were scored on (a merge has other ones)."""
+        per_class = self.metrics[self.metrics["scope"].str.startswith("class:")]
+        return {recipe: frozenset(group["scope"].str.slice(6)) for recipe, group in per_class.groupby("recipe")}
+
+    @property
+    def seeds(self) -> int:
+        """The experiment's seed count (its spec), finished or not."""
+        return int(self.experiment["spec"].get("seeds", 0))
 
     def per_class(self, metric: str) -> pd.DataFrame:
         """Mean and std over seeds of a per-class metric: rows recipe × class."""
@@ -87,33 +85,6 @@ def experiment_results(store: Store, experiment_id: int) -> ExperimentResults:
     metrics = store.metrics(finished["id"].tolist())
     metrics = metrics.merge(finished[["id", "recipe", "seed"]], left_on="run_id", right_on="id").drop(columns="id")
     return ExperimentResults(experiment, frame, metrics, tuple(info["classes"]), bool(info["ordinal"]))
-
-
-def format_cell(mean: float, low: float, high: float, mark: str = "") -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "—"
-    ci = "" if math.isnan(low) else f" ± {(high - low) / 2:.3f}"
-    return f"{mean:.3f}{ci} {MARK_SYMBOL.get(mark, '')}".rstrip()
-
-
-def leaderboard_text(results: ExperimentResults) -> str:
-    """Plain-text table: mean ± CI half-width per recipe, marks vs baseline."""
-    board = results.leaderboard()
-    if board.empty:
-        return "no finished runs yet"
-    metrics = results.headline_metrics()
-    header = ["recipe", "seeds", *metrics]
-    rows = [header]
-    for recipe, r in board.iterrows():
-        rows.append([recipe, str(int(r["n_seeds"]))] + [
-            format_cell(r[f"{m}_mean"], r[f"{m}_ci_low"], r[f"{m}_ci_high"], r[f"{m}_mark"]) for m in metrics])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("")
-    lines.append("± = half-width of the 95% t-interval over seeds; ▲ better / ▼ worse / ≈ indistinguishable vs "
-                 "baseline (paired t-test over seeds, Holm-corrected). 3 seeds detect only large effects.")
-    return "\n".join(lines)
 
 
 def per_class_text(results: ExperimentResults, metric: str = "recall") -> str:

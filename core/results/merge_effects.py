@@ -12,6 +12,10 @@ docs/architecture.md):
 * ``predicted`` — its test probabilities summed into the merged classes, then
   the argmax (``core.results.merge_suggestions.predicted_effect``);
 * ``measured`` — a model retrained on the merged labels, same seeds and split.
+
+Suggestions are ranked by the same "predicted − unmerged" macro-F1 as the
+effect table shows for their mapping (``core.results.merge_suggestions.merge_gain``,
+mean over seeds), never by a merged macro-F1 minus a macro-F1 over more classes.
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ from core.jobs.store import Store
 from core.results.files import load_predictions, load_result
 from core.results.merge_suggestions import (
     MergeSuggestion,
+    SeedOutputs,
     predicted_effect,
     suggest_merges,
     symmetric_confusion,
+    unmerged_effect,
 )
 from core.runs.references import is_reference
 from core.strategies.recipe import BASELINE, Recipe, Step, parse_recipe
@@ -42,16 +48,6 @@ MERGE_STEP = "merge"
 OVERALL = ("macro_f1", "balanced_accuracy", "accuracy")
 PER_CLASS = ("recall", "f1")
 SOURCES = ("unmerged", "predicted", "measured")
-
-
-@dataclass(frozen=True)
-class SeedOutputs:
-    """One finished run's test outputs (indices into the unmerged classes)."""
-
-    seed: int
-    proba: np.ndarray
-    y_true: np.ndarray
-    y_pred: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -64,10 +60,6 @@ class MergeInputs:
     ordinal: bool
     confusion: np.ndarray  # summed over the seeds' test sets
     seeds: tuple[SeedOutputs, ...]
-
-    def pooled(self) -> tuple[np.ndarray, np.ndarray]:
-        """Test probabilities and true labels of every seed, stacked."""
-        return (np.concatenate([s.proba for s in self.seeds]), np.concatenate([s.y_true for s in self.seeds]))
 
     @property
     def similarity(self) -> np.ndarray:
@@ -127,15 +119,26 @@ def merge_inputs(store: Store, experiment_id: int, recipe: str) -> MergeInputs:
 
 
 def suggestions(inputs: MergeInputs, *, top: int = 10) -> list[MergeSuggestion]:
-    proba, y_true = inputs.pooled()
-    return suggest_merges(inputs.confusion, inputs.classes, proba=proba, y_true=y_true, ordinal=inputs.ordinal,
-                          top=top)
+    """Merge candidates ranked by predicted − unmerged macro-F1 on the merged
+    labels, mean over the seeds (what ``effect_table`` shows for the mapping)."""
+    return suggest_merges(inputs.confusion, inputs.classes, seeds=inputs.seeds, ordinal=inputs.ordinal, top=top)
+
+
+GAIN_COLUMN = "macro-F1 gain (predicted − unmerged)"
+SUGGESTION_COLUMNS = ["classes", "confusion", "confused as", GAIN_COLUMN]
+
+
+def _confused_as_text(suggestion: MergeSuggestion, *, shown: int = 4) -> str:
+    """'b → c 36% · c → b 30%': share of each true class's test rows predicted as the other."""
+    parts = [f"{a} → {b} {share:.0%}" for a, b, share in suggestion.confused_as[:shown]]
+    more = len(suggestion.confused_as) - shown
+    return " · ".join(parts) + (f" · … {more} more" if more > 0 else "")
 
 
 def suggestions_frame(found: Sequence[MergeSuggestion]) -> pd.DataFrame:
     return pd.DataFrame([{"classes": " + ".join(s.classes), "confusion": s.confusion,
-                          "predicted macro-F1 gain": s.predicted_macro_f1_gain} for s in found],
-                        columns=["classes", "confusion", "predicted macro-F1 gain"])
+                          "confused as": _confused_as_text(s), GAIN_COLUMN: s.predicted_macro_f1_gain}
+                         for s in found], columns=SUGGESTION_COLUMNS)
 
 
 def build_mapping(selected: Sequence[str], group_name: str, classes: Sequence[str], *, ordinal: bool) -> dict[str, str]:
@@ -231,13 +234,9 @@ def predicted_per_seed(inputs: MergeInputs, mapping: Mapping[str, str]) -> pd.Da
     """Long table (seed, source, metric, class, value) of the unmerged and the
     predicted numbers, both on the merged label set, one set per seed."""
     rows: list[dict] = []
-    k = len(inputs.classes)
     for s in inputs.seeds:
         rows += _effect_rows(s.seed, "predicted", predicted_effect(s.proba, s.y_true, inputs.classes, mapping))
-        # One-hot decided predictions go through the same scorer: summing a
-        # one-hot row over a group just maps the predicted class onto its group.
-        decided = np.eye(k)[s.y_pred]
-        rows += _effect_rows(s.seed, "unmerged", predicted_effect(decided, s.y_true, inputs.classes, mapping))
+        rows += _effect_rows(s.seed, "unmerged", unmerged_effect(s.y_pred, s.y_true, inputs.classes, mapping))
     return pd.DataFrame(rows, columns=["seed", "source", "metric", "class", "value"])
 
 

@@ -22,25 +22,14 @@ from core.errors import InputError
 from core.files import safe_name
 from core.jobs.store import Store
 from core.results import compare
-from core.results.experiment_results import (
-    MARK_SYMBOL,
-    ExperimentResults,
-    experiment_results,
-    format_cell,
-)
+from core.results.experiment_results import ExperimentResults, experiment_results
+from core.results.leaderboard import LEADERBOARD_CSS, Leaderboard, build_leaderboard
 from core.results.merge_effects import is_merge_recipe
+from core.results.verdict import verdict
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 METRICS_FORMAT = "imbalance-lab-metrics/1"
 PER_CLASS_METRICS = ("recall", "precision", "f1")
-STATISTICS_NOTE = (
-    "Each number is the mean over seeds; ± is the half-width of the 95% t-interval. Every recipe is compared with "
-    "the baseline (the plain LSTM) by a paired t-test over seeds, Holm-corrected across recipes within each metric: "
-    "▲ better / ▼ worse when the adjusted p < 0.05, otherwise ≈ indistinguishable. With 3 seeds such a test detects "
-    "only large effects — ≈ means \"not shown to differ\", not \"equal\"; run more seeds (5–10) to see smaller ones. "
-    "References (majority, stratified random, TF-IDF + logistic regression) are context and are never tested.")
-
-
 def neutralise(value):
     """Prefix a quote to text a spreadsheet would run as a formula (CSV injection)."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
@@ -95,23 +84,10 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-def leaderboard_records(results: ExperimentResults) -> list[dict]:
-    """The leaderboard as records: recipe, n_seeds, and per metric mean, std,
-    95% CI, Holm-adjusted p against the baseline and the mark."""
-    board = results.leaderboard()
-    records = []
-    for recipe, row in board.iterrows():
-        record: dict[str, Any] = {"recipe": recipe, "n_seeds": int(row["n_seeds"])}
-        for metric in results.headline_metrics():
-            record[metric] = {k: _number(row[f"{metric}_{k}"]) for k in ("mean", "std", "ci_low", "ci_high", "p_adj")}
-            record[metric]["mark"] = row[f"{metric}_mark"]
-        records.append(record)
-    return records
-
-
 def metrics_json(store: Store, experiment_id: int) -> str:
     """The experiment, its dataset, every run with its metrics, and the leaderboard."""
     results = experiment_results(store, experiment_id)
+    board = build_leaderboard(results)
     experiment = results.experiment
     info = store.dataset_info(experiment["dataset_id"])
     frame = metrics_frame(store, experiment_id)
@@ -132,7 +108,8 @@ def metrics_json(store: Store, experiment_id: int) -> str:
         "dataset": {"id": info["id"], "name": info["name"], "n_rows": int(info["n_rows"]),
                     "classes": list(info["classes"]), "ordinal": bool(info["ordinal"])},
         "runs": runs,
-        "leaderboard": leaderboard_records(results),
+        "verdict": verdict(board),
+        "leaderboard": board.records(),
     }
     return json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False)
 
@@ -195,38 +172,24 @@ def _dataset_section(store: Store, info: dict, figure: _Figures) -> str:
             + figure(class_distribution(profile, log_scale=profile.imbalance_ratio > 20)))
 
 
-def leaderboard_frame(results: ExperimentResults) -> pd.DataFrame:
-    """The leaderboard as display text: recipe, role, seeds, and per headline
-    metric "mean ± CI half-width" with the mark against the baseline."""
-    board = results.leaderboard()
-    metrics = results.headline_metrics()
-    rows = []
-    for recipe, r in board.iterrows():
-        role = "reference" if r[f"{metrics[0]}_mark"] == "reference" else (
-            "baseline" if r[f"{metrics[0]}_mark"] == "baseline" else "")
-        rows.append([recipe, role, int(r["n_seeds"])] + [
-            format_cell(r[f"{m}_mean"], r[f"{m}_ci_low"], r[f"{m}_ci_high"], r[f"{m}_mark"]) for m in metrics])
-    return pd.DataFrame(rows, columns=["recipe", "role", "seeds", *metrics])
+def _verdict_section(board: Leaderboard) -> str:
+    sentences = "".join(f"<li>{_esc(sentence)}</li>" for sentence in verdict(board))
+    return f'<h2>Verdict</h2><ul class="verdict">{sentences}</ul>'
 
 
-MARK_LEGEND = (" · ".join(f"{MARK_SYMBOL[k]} {k}" for k in ("better", "worse", "indistinguishable"))
-               + " vs the baseline (paired t-test over seeds, Holm-corrected); references are never tested.")
-
-
-def _leaderboard_section(results: ExperimentResults) -> str:
-    board = leaderboard_frame(results)
-    if board.empty:
-        return "<h2>Leaderboard</h2><p>No finished runs yet.</p>"
-    return ("<h2>Leaderboard</h2>" + _table(list(board.columns), board.values.tolist(), cls="leaderboard")
-            + f"<p class=\"note\">{_esc(MARK_LEGEND)}</p>")
+def _leaderboard_section(board: Leaderboard) -> str:
+    return "<h2>Leaderboard</h2>" + board.html()
 
 
 def _statistics_section(results: ExperimentResults) -> str:
-    seeds = int(results.experiment["spec"].get("seeds", 0))
-    text = f"This experiment has {seeds} seed{'s' if seeds != 1 else ''}. {STATISTICS_NOTE}"
+    seeds = results.seeds
+    text = (f"This experiment has {seeds} seed{'s' if seeds != 1 else ''}. Each recipe is compared with the baseline "
+            "(the plain LSTM) on the seeds they share, by a paired t-test, Holm-corrected across the recipes "
+            "tested within each metric; references (majority, stratified random, TF-IDF + logistic regression) "
+            "are context and never tested.")
     if any(is_merge_recipe(r) for r in results.recipes):
-        text += (" Recipes with a merge step are scored on their merged classes, so their numbers are not on the "
-                 "same label set as the baseline's; the Merge explorer compares them on the merged label set.")
+        text += (" Recipes with a merge step are scored on their merged classes, so they are not tested against the "
+                 "baseline (n/a); the Merge explorer compares them on the merged label set.")
     return f"<h2>Statistics</h2><p>{_esc(text)}</p>"
 
 
@@ -263,10 +226,10 @@ padding:0 1rem}
 h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f5f5f5}table.leaderboard td{font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#f5f5f5}
 .note{color:#555;font-size:.9rem}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:.5rem}
 .figure{min-width:0}.scroll{overflow-x:auto}
-"""
+""" + LEADERBOARD_CSS
 
 
 def build_html_report(store: Store, experiment_id: int) -> str:
@@ -274,6 +237,7 @@ def build_html_report(store: Store, experiment_id: int) -> str:
     leaderboard with marks, per-class bars, confusion matrices side by side and
     a note on statistics. plotly.js is embedded once; nothing is fetched."""
     results = experiment_results(store, experiment_id)
+    board = build_leaderboard(results)
     experiment = results.experiment
     info = store.dataset_info(experiment["dataset_id"])
     figure = _Figures()
@@ -282,9 +246,10 @@ def build_html_report(store: Store, experiment_id: int) -> str:
     body = "".join([
         f"<h1>{_esc(title)}</h1>",
         f"<p class=\"note\">Generated {_esc(generated)} from workspace results. Dataset {_esc(info['name'])}.</p>",
+        _verdict_section(board),
+        _leaderboard_section(board),
         _spec_section(results, info),
         _dataset_section(store, info, figure),
-        _leaderboard_section(results),
         _statistics_section(results),
         _per_class_section(results, figure),
         _confusion_section(store, results, figure),

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 from scipy import stats
+from scipy.optimize import brentq
 
 from core.runs.references import is_reference
-from core.strategies.recipe import display_order
 
 #: Metrics where a smaller value is the better one; the direction of a
 #: "better"/"worse" mark flips for these.
@@ -30,7 +29,16 @@ LOWER_IS_BETTER: frozenset[str] = frozenset({"mae", "macro_mae", "brier", "ece"}
 #: Below this many discordant pairs McNemar uses the exact binomial test.
 MCNEMAR_EXACT_BELOW = 25
 
-BETTER, WORSE, SAME = "better", "worse", "indistinguishable"
+BETTER, WORSE, SAME, NA = "better", "worse", "indistinguishable", "n/a"
+
+#: Power of the paired test the "detectable difference" and "seeds needed" are for.
+POWER = 0.8
+#: The difference "seeds needed" is for (0.02 of the metric, e.g. macro-F1).
+TARGET_DIFFERENCE = 0.02
+#: "Seeds needed" above this many is reported as "more than".
+MOST_SEEDS = 1000
+#: Part of the n/a reason of a recipe trained on other classes than the baseline.
+MERGE_NOTE = "trained on other classes than the baseline"
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,12 @@ class Comparison:
     mean_diff: float
     p_value: float
     p_adjusted: float
-    mark: str  # "better" | "worse" | "indistinguishable"
+    mark: str  # "better" | "worse" | "indistinguishable" | "n/a" (``note`` says why)
     n_pairs: int = 0
     note: str = ""
+    family_size: int = 0  # recipes in this metric's Holm family (tested against the baseline)
+    detectable: float = math.nan  # smallest paired difference these seeds detect with power 0.8
+    seeds_needed: int | None = None  # seeds to detect TARGET_DIFFERENCE with power 0.8 (None: more than MOST_SEEDS)
 
 
 @dataclass(frozen=True)
@@ -152,27 +163,105 @@ def _mark(mean_diff: float, p_adjusted: float, metric: str, alpha: float) -> str
     return BETTER if improved else WORSE
 
 
+def paired_power(difference: float, sd: float, n: int, alpha: float) -> float:
+    """Power of the two-sided paired t-test over ``n`` seeds to detect a true
+    mean ``difference`` when the paired differences have sd ``sd`` (noncentral t)."""
+    df = n - 1
+    t_crit = float(stats.t.ppf(1.0 - alpha / 2.0, df))
+    nc = difference * math.sqrt(n) / sd
+    power = float(stats.nct.sf(t_crit, df, nc) + stats.nct.cdf(-t_crit, df, nc))
+    if not math.isfinite(power):  # scipy's noncentral t gives NaN far in the tail, where power is ~1
+        power = float(stats.norm.cdf(nc - t_crit) + stats.norm.cdf(-nc - t_crit))
+    return power
+
+
+def detectable_difference(sd: float, n: int, alpha: float, power: float = POWER) -> float:
+    """The smallest true mean paired difference that ``n`` seeds detect with
+    ``power`` at level ``alpha`` (two-sided), given the paired sd; NaN with
+    fewer than 2 seeds or no sd."""
+    if n < 2 or not math.isfinite(sd):
+        return math.nan
+    if sd == 0:
+        return 0.0
+    high = sd
+    while paired_power(high, sd, n, alpha) < power:
+        high *= 2.0
+    return float(brentq(lambda d: paired_power(d, sd, n, alpha) - power, 0.0, high, xtol=1e-6))
+
+
+def seeds_needed(sd: float, alpha: float, difference: float = TARGET_DIFFERENCE, power: float = POWER,
+                 most: int = MOST_SEEDS) -> int | None:
+    """The fewest seeds whose paired test detects ``difference`` with
+    ``power`` at level ``alpha``, taking the paired sd measured so far as the
+    truth; None when more than ``most`` would be needed or no sd is known."""
+    if not math.isfinite(sd):
+        return None
+    if sd == 0:
+        return 2
+    if paired_power(difference, sd, most, alpha) < power:
+        return None
+    low, high = 2, most  # power grows with n: bisect for the first n that reaches it
+    while low < high:
+        mid = (low + high) // 2
+        if paired_power(difference, sd, mid, alpha) >= power:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
 def compare_to_baseline(scores: Mapping[str, Mapping[int, float]], baseline: str, metric: str,
-                        alpha: float = 0.05) -> list[Comparison]:
+                        alpha: float = 0.05, *, label_sets: Mapping[str, frozenset[str]] | None = None
+                        ) -> list[Comparison]:
     """Paired t-test of every recipe against ``baseline`` on ``metric``,
-    Holm-corrected across the recipes tested here.
+    Holm-corrected across the recipes tested here, with the power figures of
+    the shared definitions.
 
     ``scores`` maps recipe -> {seed: value}; only seeds both have are paired.
     The baseline and references (``ref:`` names) are left out of the output
-    and of the correction. A missing baseline means no pairs, so every recipe
-    is "indistinguishable" with a note."""
+    and of the correction. The mark is "n/a", with the reason in ``note``,
+    when no test is possible: the baseline has no finished run, fewer than 2
+    seeds pair with it, or the recipe's label set (``label_sets``) differs
+    from the baseline's (a merge). Power is at the Holm family's strictest
+    level, ``alpha`` ÷ the number of recipes tested."""
     base = scores.get(baseline, {})
-    rows: list[tuple[str, float, float, int, str]] = []
+    label_sets = label_sets or {}
+    rows: list[tuple[str, np.ndarray, np.ndarray, str]] = []
     for recipe, values in scores.items():
         if recipe == baseline or is_reference(recipe):
             continue
         x, y = _paired(values, base)
-        p, note = _paired_p(x, y)
+        if not base:
+            note = "no test: the baseline has no finished run (its runs failed, were cancelled or have not finished)"
+        elif label_sets.get(recipe) is not None and label_sets.get(baseline) is not None \
+                and label_sets[recipe] != label_sets[baseline]:
+            note = (f"no test: {MERGE_NOTE} (a merge), so its numbers are on another label set; the Merge explorer "
+                    "compares merges on the merged classes")
+        elif x.size < 2:
+            note = f"no test: only {x.size} seed{'s' if x.size != 1 else ''} pair{'s' if x.size == 1 else ''} with " \
+                   "the baseline; a paired test needs 2"
+        else:
+            note = ""
+        rows.append((recipe, x, y, note))
+    tested = [r for r in rows if not r[3]]
+    family = max(1, len(tested))
+    p_values = {}
+    for recipe, x, y, _ in tested:
+        p_values[recipe] = _paired_p(x, y)
+    adjusted = dict(zip(p_values, holm([p for p, _ in p_values.values()])))
+    out = []
+    for recipe, x, y, note in rows:
         diff = float(np.mean(x - y)) if x.size else math.nan
-        rows.append((recipe, diff, p, int(x.size), note))
-    adjusted = holm([r[2] for r in rows])
-    return [Comparison(recipe, metric, diff, p, float(p_adj), _mark(diff, p_adj, metric, alpha), n, note)
-            for (recipe, diff, p, n, note), p_adj in zip(rows, adjusted)]
+        if note:
+            out.append(Comparison(recipe, metric, diff, math.nan, math.nan, NA, int(x.size), note, len(tested)))
+            continue
+        p, p_note = p_values[recipe]
+        sd = float(np.std(x - y, ddof=1))
+        strict = alpha / family
+        out.append(Comparison(recipe, metric, diff, p, float(adjusted[recipe]),
+                              _mark(diff, adjusted[recipe], metric, alpha), int(x.size), p_note, len(tested),
+                              detectable_difference(sd, x.size, strict), seeds_needed(sd, strict)))
+    return out
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemarResult:
@@ -195,42 +284,3 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemarResult:
         return McNemarResult(float(min(b, c)), min(p, 1.0), b, c, True)
     chi2 = (abs(b - c) - 1.0) ** 2 / n
     return McNemarResult(float(chi2), float(stats.chi2.sf(chi2, 1)), b, c, False)
-
-
-def _recipes_in_order(scores: Mapping[str, Mapping[str, Mapping[int, float]]], baseline: str) -> list[str]:
-    """Baseline first, then recipes by first appearance, references last."""
-    others = display_order(r for per_recipe in scores.values() for r in per_recipe if r != baseline)
-    return [baseline, *others]
-
-
-def leaderboard(scores: Mapping[str, Mapping[str, Mapping[int, float]]], baseline: str,
-                metrics: Sequence[str]) -> pd.DataFrame:
-    """One row per recipe (index ``recipe``): per metric mean/std/CI, Holm-adjusted
-    p against the baseline and its mark, plus ``n_seeds``.
-
-    ``scores`` maps metric -> recipe -> seed -> value. The baseline row is
-    marked "baseline", references "reference" (their ``p_adj`` is NaN).
-    ``n_seeds`` counts the distinct seeds a recipe has over the given metrics."""
-    recipes = _recipes_in_order({m: scores.get(m, {}) for m in metrics}, baseline)
-    table: dict[str, dict[str, object]] = {r: {} for r in recipes}
-    seeds: dict[str, set[int]] = {r: set() for r in recipes}
-    for m in metrics:
-        per_recipe = {r: scores.get(m, {}).get(r, {}) for r in recipes}
-        tested = {c.recipe: c for c in compare_to_baseline(per_recipe, baseline, m)}
-        for r in recipes:
-            seeds[r].update(per_recipe[r])
-            s = summarise(list(per_recipe[r].values()))
-            row = table[r]
-            row[f"{m}_mean"], row[f"{m}_std"] = s.mean, s.std
-            row[f"{m}_ci_low"], row[f"{m}_ci_high"] = s.ci_low, s.ci_high
-            if r == baseline:
-                row[f"{m}_mark"], row[f"{m}_p_adj"] = "baseline", math.nan
-            elif is_reference(r):
-                row[f"{m}_mark"], row[f"{m}_p_adj"] = "reference", math.nan
-            else:
-                row[f"{m}_mark"], row[f"{m}_p_adj"] = tested[r].mark, tested[r].p_adjusted
-    for r in recipes:
-        table[r]["n_seeds"] = len(seeds[r])
-    frame = pd.DataFrame.from_dict(table, orient="index")
-    frame.index.name = "recipe"
-    return frame

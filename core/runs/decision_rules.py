@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
+from sklearn.metrics import cohen_kappa_score, precision_score, recall_score
+
+from core.runs.evaluate import macro_f1
 
 Objective = Callable[[np.ndarray, np.ndarray], float]
 
@@ -45,7 +47,7 @@ def objective(name: str, *, n_classes: int, target_class: int | None = None, pre
     subject to a precision floor on that class."""
     labels = list(range(n_classes))
     if name == "macro_f1":
-        return lambda y, p: f1_score(y, p, labels=labels, average="macro", zero_division=0)
+        return macro_f1
     if name == "qwk":
         return lambda y, p: cohen_kappa_score(y, p, labels=labels, weights="quadratic") if len(set(y)) > 1 else 0.0
     if name == "class_recall":
@@ -90,19 +92,27 @@ def default_cutpoints(centres: np.ndarray) -> Decision:
 
 
 def tune_cutpoints(raw: np.ndarray, y: np.ndarray, n_classes: int, score: Objective, start: Decision,
-                   *, rounds: int = 3, steps: int = 21) -> Decision:
+                   *, rounds: int = 3, candidates: int = 100) -> Decision:
     """Monotone cut-points by coordinate search: each cut-point moves between
-    its neighbours, keeping the order (so classes stay ordered)."""
-    raw = np.asarray(raw).ravel()
-    cuts = np.array(start.values, dtype=float)
-    lo_all, hi_all = float(raw.min()) - 1.0, float(raw.max()) + 1.0
+    its neighbours, keeping the order (so classes stay ordered).
+
+    Candidate positions are the midpoints between ``candidates`` + 1 quantiles
+    of the validation outputs (plus one beyond either end), so the search looks
+    where the outputs are, at the same resolution on any scale, and a target
+    shifted and scaled gives the same decisions."""
+    raw = np.asarray(raw, dtype=float).ravel()
+    cuts = np.sort(np.array(start.values, dtype=float))
+    q = np.unique(np.quantile(raw, np.linspace(0.0, 1.0, candidates + 1)))
+    if len(q) < 2:  # every output the same: nothing to tune
+        return Decision("cutpoints", tuple(float(v) for v in cuts))
+    grid = np.concatenate([[q[0] - (q[1] - q[0]) / 2], (q[:-1] + q[1:]) / 2, [q[-1] + (q[-1] - q[-2]) / 2]])
     best = score(y, np.searchsorted(cuts, raw, side="right"))
     for _ in range(rounds):
         improved = False
         for j in range(len(cuts)):
-            lo = cuts[j - 1] if j > 0 else lo_all
-            hi = cuts[j + 1] if j + 1 < len(cuts) else hi_all
-            for value in np.linspace(lo, hi, steps)[1:-1]:
+            lo = cuts[j - 1] if j > 0 else -np.inf
+            hi = cuts[j + 1] if j + 1 < len(cuts) else np.inf
+            for value in grid[(grid > lo) & (grid < hi)]:
                 trial = cuts.copy()
                 trial[j] = value
                 s = score(y, np.searchsorted(trial, raw, side="right"))

@@ -16,6 +16,7 @@ from sklearn.metrics import (
     average_precision_score,
     cohen_kappa_score,
     confusion_matrix,
+    f1_score,
     matthews_corrcoef,
     precision_recall_fscore_support,
     roc_auc_score,
@@ -25,6 +26,47 @@ OVERALL_METRICS = ("macro_f1", "balanced_accuracy", "mcc", "roc_auc_macro", "pr_
                    "worst_class_recall", "brier", "accuracy")
 ORDINAL_METRICS = ("mae", "macro_mae", "qwk")
 HEADLINE_METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall", "pr_auc_macro", "mcc")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How a metric is named and explained to people, and the range its values can take."""
+
+    label: str
+    help: str
+    low: float = 0.0
+    high: float | None = 1.0  # None: depends on the number of classes (k − 1 for MAE)
+
+
+METRICS: dict[str, MetricInfo] = {
+    "macro_f1": MetricInfo("macro-F1", "Mean F1 over the classes present in the test labels: every class counts "
+                           "the same, however small."),
+    "balanced_accuracy": MetricInfo("balanced accuracy", "Mean recall over the classes (macro recall)."),
+    "mcc": MetricInfo("MCC", "Matthews correlation between true and predicted classes (−1 to 1; 0 is chance).", -1.0),
+    "roc_auc_macro": MetricInfo("ROC-AUC", "Mean one-vs-rest area under the ROC curve."),
+    "pr_auc_macro": MetricInfo("PR-AUC", "Mean average precision (area under the precision–recall curve) over the "
+                               "classes: how well probabilities rank each class, rare ones included."),
+    "minority_recall": MetricInfo("minority recall", "Recall of the class with the fewest training rows."),
+    "worst_class_recall": MetricInfo("worst-class recall", "The lowest recall of any class."),
+    "brier": MetricInfo("Brier score", "Mean squared error of the predicted probabilities (lower is better).",
+                        0.0, 2.0),
+    "accuracy": MetricInfo("accuracy", "Share of test texts predicted right (dominated by large classes)."),
+    "mae": MetricInfo("MAE", "Mean absolute error in class steps on the ordinal scale (lower is better).", 0.0, None),
+    "macro_mae": MetricInfo("macro MAE", "MAE averaged per true class, so every class counts the same (lower is "
+                            "better).", 0.0, None),
+    "qwk": MetricInfo("QWK", "Quadratic weighted kappa: agreement on the ordinal scale, far misses weigh more "
+                      "(−1 to 1; 0 is chance).", -1.0),
+}
+
+
+def metric_label(name: str) -> str:
+    return METRICS[name].label if name in METRICS else name.replace("_", " ")
+
+
+def metric_range(name: str, n_classes: int) -> tuple[float, float]:
+    """The values a metric can take on ``n_classes`` classes."""
+    info = METRICS.get(name, MetricInfo(name, "", float("-inf"), float("inf")))
+    return info.low, (float(max(n_classes - 1, 1)) if info.high is None else info.high)
 
 
 @dataclass(frozen=True)
@@ -41,6 +83,17 @@ class Evaluation:
     @classmethod
     def from_json(cls, payload: dict) -> "Evaluation":
         return cls(payload["overall"], payload["per_class"], payload["confusion"], payload.get("calibration", {}))
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean F1 over the classes present in ``y_true`` (the one definition of
+    macro-F1: test scores, early stopping, decision tuning, merge effects).
+    A class only predicted, never true, lowers the precision of no other class
+    and is not averaged; NaN when there are no rows."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.size == 0:
+        return float("nan")
+    return float(f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0))
 
 
 def _safe(fn, *args, **kwargs) -> float:
@@ -70,7 +123,7 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, y_pred: np.ndarray, classes:
     train_counts = np.asarray(train_counts)
     minority = int(np.argmin(np.where(train_counts > 0, train_counts, np.iinfo(np.int64).max)))
     overall = {
-        "macro_f1": float(np.mean(f1[present])) if present.any() else float("nan"),
+        "macro_f1": macro_f1(y_true, y_pred),
         "balanced_accuracy": float(np.mean(recall[present])) if present.any() else float("nan"),
         "mcc": _safe(matthews_corrcoef, y_true, y_pred),
         "roc_auc_macro": float(np.nanmean(roc)) if not np.all(np.isnan(roc)) else float("nan"),

@@ -27,7 +27,14 @@ import pytest
 
 from benchmarks.app import start_app
 from benchmarks.processes import Service, wait_for, worker_service
-from tests.e2e.shared import CLASSES, COUNTS, DATASET_NAME, EXPERIMENT_NAME, RECIPES, SIGNAL_WORDS
+from tests.e2e.shared import (
+    CLASSES,
+    COUNTS,
+    DATASET_NAME,
+    EXPERIMENT_NAME,
+    RECIPES,
+    SIGNAL_WORDS,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -117,6 +124,9 @@ def finished_experiment(workspace, dataset_id, trained_experiments) -> int:
             execute_run(store, run.id)
         trained_experiments["here"] = experiment_id
     experiment_id = trained_experiments.get("flow", trained_experiments.get("here"))
+    # The shared worker may have claimed some of these runs meanwhile: wait for it to finish them.
+    wait_for(lambda: all(r.status.ended for r in Store(workspace).runs(experiment=experiment_id)), 120,
+             "the shared experiment's runs to end")
     runs = Store(workspace).runs(experiment=experiment_id)
     assert runs and all(r.status == Status.FINISHED for r in runs), [(r.recipe, r.status, r.error) for r in runs]
     return experiment_id

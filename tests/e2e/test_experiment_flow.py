@@ -142,6 +142,18 @@ def test_after_training_merge_predict_and_html_report(ui, app_url, dataset_id, f
     the HTML report downloaded through the browser."""
     ui.open(f"{app_url}/?dataset={dataset_id}&experiment={finished_experiment}")
 
+    # Compare opens on the verdict and the leaderboard; with 1 seed no recipe can be tested, so every
+    # recipe's mark is "n/a" and hovering it tells why (never ≈, ▲ or ▼).
+    ui.nav("Compare")
+    expect(ui.main.get_by_text(re.compile(r"^On macro-F1, the "))).to_be_visible()
+    expect(ui.main).to_contain_text("With 1 seed the numbers have no meaningful intervals")
+    na = ui.main.locator("table.leaderboard td[data-mark='n/a']").first
+    expect(na).to_contain_text(re.compile(r"\(1 seed\) n/a \[1\]"))
+    expect(na).to_have_attribute("title", re.compile("only 1 seed pairs with the baseline"))
+    expect(ui.main.locator("table.leaderboard")).not_to_contain_text(re.compile("[▲▼≈]"))
+    expect(ui.main.locator("ol.na-notes")).to_contain_text("a paired test needs 2")
+    ui.assert_no_traceback()
+
     ui.nav("Merge explorer")
     expect(ui.main.get_by_role("heading", name="Suggestions")).to_be_visible()
     expect(ui.main.locator(".js-plotly-plot").first).to_be_visible()  # the dendrogram
