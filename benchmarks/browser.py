@@ -59,9 +59,9 @@ def plotly_bars(count: int) -> Callable:
     return ready
 
 
-def data_grid(page) -> None:
-    """Ready when the first dataframe's grid canvas is visible (the Compare leaderboard)."""
-    page.locator("[data-testid='stMain'] [data-testid='stDataFrame'] canvas").first.wait_for(state="visible")
+def leaderboard(page) -> None:
+    """Ready when the Compare page's leaderboard table (an HTML table, with its verdict above) is visible."""
+    page.locator("[data-testid='stMain'] table.leaderboard td").first.wait_for(state="visible")
 
 
 def settled(page) -> None:

@@ -25,8 +25,8 @@ from benchmarks.app import start_app
 from benchmarks.browser import (
     Target,
     chromium,
-    data_grid,
     full_render,
+    leaderboard,
     navigate,
     plotly_bars,
     script_done,
@@ -100,7 +100,7 @@ def percentiles(values: list[float]) -> dict:
 def page_targets(dataset_id: str, display_id: int) -> list[Target]:
     return [
         Target("data", f"?dataset={dataset_id}", plotly_bars(2)),
-        Target("compare", f"compare?dataset={dataset_id}&experiment={display_id}", data_grid),
+        Target("compare", f"compare?dataset={dataset_id}&experiment={display_id}", leaderboard),
         Target("compare_per_class", f"compare?dataset={dataset_id}&experiment={display_id}&view=Per+class",
                plotly_bars(1)),
     ]

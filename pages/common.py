@@ -80,6 +80,20 @@ def keep_choices_in_url() -> None:
         st.query_params["experiment"] = st.session_state["current.experiment"] = str(experiment_id)
 
 
+_MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|~$"
+
+
+def plain_markdown(text: str) -> str:
+    """``text`` with every Markdown character escaped, so data (recipe and class
+    names) shows as typed and never turns into emphasis, links or HTML."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text)
+
+
+def show_sentences(sentences: list[str]) -> None:
+    """Sentences built from data (the verdict) as a bullet list, shown as typed."""
+    st.markdown("\n".join(f"- {plain_markdown(s)}" for s in sentences))
+
+
 def show_error(exc: InputError) -> None:
     st.error(str(exc), icon="⚠️")
 

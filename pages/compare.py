@@ -16,7 +16,7 @@ from core.runs.evaluate import metric_label
 from core.runs.references import is_reference
 from core.settings import get_settings
 from core.strategies.recipe import display_order
-from pages.common import ensure_worker, experiment_picker, show_error, store
+from pages.common import ensure_worker, experiment_picker, show_error, show_sentences, store
 
 
 def query_list(key: str, options: list[str]) -> list[str]:
@@ -57,7 +57,7 @@ def leaderboard(results, recipes: list[str]) -> None:
     st.query_params["sort"] = sort_by
     shown = c[1].multiselect("Columns", metrics, default=metrics, format_func=metric_label) or metrics
     full = build_leaderboard(results, sort_by=sort_by)
-    st.markdown("\n".join(f"- {sentence}" for sentence in verdict(full)))
+    show_sentences(verdict(full))
     board = build_leaderboard(results, sort_by=sort_by, metrics=[m for m in metrics if m in shown]).only(recipes)
     st.html(f"<style>{LEADERBOARD_CSS}</style>{board.html()}")
     more_seeds(results)

@@ -52,7 +52,7 @@ def suggestion_section(inputs) -> list:
                "(row-normalised, so rare classes count as much as frequent ones); **confused as**: the share of "
                "each class's test rows predicted as the other, a → b. **Gain**: macro-F1 on the merged label set "
                "of the unmerged model's probabilities summed into the merged classes, minus that of its decisions "
-               "mapped onto them, mean over seeds — the effect table's *predicted − unmerged* below. Both sides "
+               "mapped onto them, mean over seeds — the effect table's “predicted − unmerged” below. Both sides "
                "score the same merged labels, so fewer classes alone earn nothing: errors between the merged "
                "classes vanish from both, and the gain counts only rows the summed probabilities decide "
                "differently (near 0 for classes the model already tells apart; with a tuned decision rule it also "
@@ -92,7 +92,7 @@ def effect_section(inputs, mapping: dict) -> None:
     st.caption("All numbers on the merged label set, mean over seeds. **unmerged**: the unmerged model's decisions "
                "mapped onto the merged classes; **predicted**: its test probabilities summed into the merged classes, "
                "then the most probable one; **measured**: a model retrained on the merged labels with the same seeds "
-               "and split. The suggestions' gain is the macro_f1 row of *predicted − unmerged*. "
+               "and split. The suggestions' gain is the macro_f1 row of “predicted − unmerged”. "
                f"Seeds: {', '.join(f'{k} {v}' for k, v in seeds.items())}.")
     st.plotly_chart(merge_effect_bars(effect.table))
     with st.expander("Per seed"):

@@ -13,7 +13,7 @@ from core.results.report import (
     metrics_json,
 )
 from core.results.verdict import verdict
-from pages.common import experiment_picker, store
+from pages.common import experiment_picker, show_sentences, store
 
 st.title("Report")
 experiment_id = experiment_picker()
@@ -44,6 +44,6 @@ else:
                               on_click="ignore")
         board = build_leaderboard(results)
         st.subheader("Verdict")
-        st.markdown("\n".join(f"- {sentence}" for sentence in verdict(board)))
+        show_sentences(verdict(board))
         st.subheader("Leaderboard")
         st.html(f"<style>{LEADERBOARD_CSS}</style>{board.html()}")

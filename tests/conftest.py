@@ -152,3 +152,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         for name in sorted(tier_markers(item.path, item.fixturenames)):
             item.add_marker(name)
+
+
+@pytest.fixture
+def unfinished_experiment(filled_workspace, empty_workspace) -> int:
+    """The app's (empty) workspace gets the filled dataset and one experiment
+    whose runs are all still queued; returns its id."""
+    from core.jobs.experiments import ExperimentSpec, submit
+
+    store = Store(empty_workspace)
+    data = Store(filled_workspace["root"]).load_dataset(filled_workspace["dataset_id"])
+    dataset_id = store.add_dataset(data, name="queued only")
+    return submit(store, ExperimentSpec(dataset_id=dataset_id, seeds=1, settings=TrainSettings(epochs=1)))

@@ -10,7 +10,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.errors import InputError
-from core.jobs.experiments import ExperimentSpec, submit
 from core.jobs.store import Store
 from core.results.merge_effects import (
     build_mapping,
@@ -20,7 +19,6 @@ from core.results.merge_effects import (
     mergeable_recipes,
     predicted_per_seed,
 )
-from core.settings import TrainSettings
 from core.strategies.recipe import parse_recipe
 from tests.apptest_pages import by_label, page_app, texts_of
 
@@ -40,12 +38,7 @@ def test_empty_workspace_says_there_are_no_experiments(empty_workspace):
     assert not at.error
 
 
-def test_experiment_without_finished_runs_says_go_to_experiment(filled_workspace, empty_workspace):
-    store = Store(empty_workspace)
-    source = Store(filled_workspace["root"])
-    data = source.load_dataset(filled_workspace["dataset_id"])
-    dataset_id = store.add_dataset(data, name="queued only")
-    submit(store, ExperimentSpec(dataset_id=dataset_id, seeds=1, settings=TrainSettings(epochs=1)))
+def test_experiment_without_finished_runs_says_go_to_experiment(unfinished_experiment):
     at = open_page()
     assert not at.exception
     assert "No finished runs yet — go to Experiment" in texts_of(at.info)

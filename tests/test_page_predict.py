@@ -9,11 +9,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.jobs.experiments import ExperimentSpec, submit
 from core.jobs.predict_service import answer_request
 from core.jobs.predictions import request_prediction
 from core.jobs.store import Store
-from core.settings import TrainSettings
 from tests.apptest_pages import by_label, page_app, texts_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,11 +36,7 @@ def test_empty_workspace_says_there_are_no_experiments(empty_workspace):
     assert not at.button
 
 
-def test_experiment_without_finished_runs_says_go_to_experiment(filled_workspace, empty_workspace):
-    store = Store(empty_workspace)
-    data = Store(filled_workspace["root"]).load_dataset(filled_workspace["dataset_id"])
-    dataset_id = store.add_dataset(data, name="queued only")
-    submit(store, ExperimentSpec(dataset_id=dataset_id, seeds=1, settings=TrainSettings(epochs=1)))
+def test_experiment_without_finished_runs_says_go_to_experiment(unfinished_experiment):
     at = open_page()
     assert not at.exception
     assert "No finished runs yet — go to Experiment" in texts_of(at.info)
