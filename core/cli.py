@@ -12,6 +12,10 @@
     python -m core strategies
 
 Errors a user can cause print one clear message and exit with code 2.
+
+One module on purpose (a little over 400 lines): the parser and each command's
+handler are thin calls into ``core``, and reading them side by side is how one
+checks that every command exists and takes the same flags as the app.
 """
 
 from __future__ import annotations
