@@ -40,6 +40,7 @@ table.leaderboard,table.power{border-collapse:collapse;font-size:.85rem;margin:.
 table.leaderboard th,table.leaderboard td,table.power th,table.power td{border:1px solid #ddd;padding:.2rem .4rem;
 text-align:left;vertical-align:top;overflow-wrap:anywhere}
 table.leaderboard td{font-variant-numeric:tabular-nums}
+table.leaderboard th:nth-child(2),table.leaderboard td:nth-child(2){white-space:nowrap;overflow-wrap:normal}
 table.leaderboard th[title]{text-decoration:underline dotted;cursor:help}
 table.leaderboard tr.best td{background:#e8f4ea;font-weight:600}
 table.leaderboard tr.baseline td{background:#f6f6f6}
@@ -221,8 +222,8 @@ class Leaderboard:
             out = []
             for row in rows:
                 cls = ' class="best"' if row.best else (' class="baseline"' if row.role == "baseline" else "")
-                name = esc(row.recipe) + (" <small>(best)</small>" if row.best else "") + \
-                    (" <small>(baseline)</small>" if row.role == "baseline" else "")
+                tags = [t for t, on in (("baseline", row.role == "baseline"), ("best", row.best)) if on]
+                name = esc(row.recipe) + (f" <small>({', '.join(tags)})</small>" if tags else "")
                 cells = "".join(f'<td title="{esc(row.cells[m].tooltip)}" data-mark="{esc(row.cells[m].mark)}">'
                                 f"{esc(self.cell_text(row.cells[m]))}</td>" for m in self.metrics)
                 out.append(f"<tr{cls}><td>{name}</td><td>{row.seeds}</td>{cells}</tr>")
