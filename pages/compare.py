@@ -16,7 +16,13 @@ from core.runs.evaluate import metric_label
 from core.runs.references import is_reference
 from core.settings import get_settings
 from core.strategies.recipe import display_order
-from pages.common import ensure_worker, experiment_picker, show_error, show_sentences, store
+from pages.common import (
+    ensure_worker,
+    experiment_picker,
+    show_error,
+    show_sentences,
+    store,
+)
 
 
 def query_list(key: str, options: list[str]) -> list[str]:
@@ -34,6 +40,12 @@ def _pooled(root: str, experiment_id: int, n_finished: int, recipe: str):
     """A recipe's test predictions pooled over seeds (read from the runs' .npz
     files once per set of finished runs, not on every rerun)."""
     return compare.pooled(_results(root, experiment_id, n_finished), store(), recipe)
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+def _leaderboard(root: str, experiment_id: int, n_finished: int, sort_by: str):
+    """The leaderboard (tests and power: a few tenths of a second) once per set of finished runs and ranking."""
+    return build_leaderboard(_results(root, experiment_id, n_finished), sort_by=sort_by)
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=16)
@@ -56,9 +68,9 @@ def leaderboard(results, recipes: list[str]) -> None:
                              format_func=metric_label)
     st.query_params["sort"] = sort_by
     shown = c[1].multiselect("Columns", metrics, default=metrics, format_func=metric_label) or metrics
-    full = build_leaderboard(results, sort_by=sort_by)
+    full = _leaderboard(str(store().root), int(results.experiment["id"]), len(results.finished), sort_by)
     show_sentences(verdict(full))
-    board = build_leaderboard(results, sort_by=sort_by, metrics=[m for m in metrics if m in shown]).only(recipes)
+    board = full.select(shown).only(recipes)
     st.html(f"<style>{LEADERBOARD_CSS}</style>{board.html()}")
     more_seeds(results)
 

@@ -15,6 +15,13 @@ from core.results.report import (
 from core.results.verdict import verdict
 from pages.common import experiment_picker, show_sentences, store
 
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=16)
+def _leaderboard(root: str, experiment_id: int, n_finished: int):
+    """The leaderboard once per set of finished runs (its tests and power take a few tenths of a second)."""
+    return build_leaderboard(experiment_results(store(), experiment_id))
+
+
 st.title("Report")
 experiment_id = experiment_picker()
 if experiment_id is None:
@@ -42,7 +49,7 @@ else:
         right.download_button("Metrics (JSON)", partial(metrics_json, workspace, experiment_id),
                               file_name=export_name(experiment_id, "metrics", "json"), mime="application/json",
                               on_click="ignore")
-        board = build_leaderboard(results)
+        board = _leaderboard(str(workspace.root), experiment_id, len(results.finished))
         st.subheader("Verdict")
         show_sentences(verdict(board))
         st.subheader("Leaderboard")

@@ -149,3 +149,13 @@ def test_records_have_no_interval_under_three_seeds():
     assert records["focal"]["macro_f1"]["mark"] == "indistinguishable"
     assert records["focal"]["macro_f1"]["seeds_needed"] == pytest.approx(records["focal"]["macro_f1"]["seeds_needed"])
     assert np.isfinite(records["focal"]["macro_f1"]["detectable_difference"])
+
+
+def test_selecting_columns_keeps_every_cell_and_ranking():
+    results = results_from({"baseline": BASE, "focal": FOCAL, "ref:tfidf_lr": TFIDF})
+    full = build_leaderboard(results, metrics=list(BASE))
+    picked = full.select(["worst_class_recall", "macro_f1"])
+    assert picked.metrics == ("macro_f1", "worst_class_recall")
+    assert [r.recipe for r in picked.rows] == [r.recipe for r in full.rows] and picked.best.recipe == "focal"
+    assert picked.row("focal").cells["macro_f1"] == full.row("focal").cells["macro_f1"]
+    assert "minority recall" not in picked.html()

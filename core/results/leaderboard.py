@@ -144,6 +144,14 @@ class Leaderboard:
     def baseline(self) -> Row | None:
         return next((r for r in self.rows if r.role == "baseline"), None)
 
+    def select(self, metrics: Sequence[str]) -> "Leaderboard":
+        """The same leaderboard showing only ``metrics`` (in this leaderboard's order); nothing is recomputed."""
+        keep = tuple(m for m in self.metrics if m in set(metrics)) or self.metrics
+        rows = tuple(Row(r.recipe, r.role, r.seeds, {m: r.cells[m] for m in keep}, r.best) for r in self.rows)
+        refs = tuple(Row(r.recipe, r.role, r.seeds, {m: r.cells[m] for m in keep}, r.best) for r in self.references)
+        notes = tuple(dict.fromkeys(c.note for r in rows for c in r.cells.values() if c.mark == NA and c.note))
+        return Leaderboard(keep, self.sort_by, rows, refs, self.seeds, notes)
+
     def only(self, recipes: Sequence[str]) -> "Leaderboard":
         """The same leaderboard (tests and power unchanged) showing only ``recipes``."""
         keep = set(recipes)

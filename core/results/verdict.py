@@ -5,8 +5,18 @@ table shows (same rounding), so the verdict never says more than the tables."""
 
 from __future__ import annotations
 
+import math
+
 from core.results.leaderboard import MIN_SEEDS_FOR_INTERVAL, Cell, Leaderboard, Row
-from core.results.stats import BETTER, MERGE_NOTE, NA, SAME, TARGET_DIFFERENCE, WORSE
+from core.results.stats import (
+    BETTER,
+    LOWER_IS_BETTER,
+    MERGE_NOTE,
+    NA,
+    SAME,
+    TARGET_DIFFERENCE,
+    WORSE,
+)
 from core.runs.evaluate import metric_label
 
 TFIDF_REFERENCE = "ref:tfidf_lr"
@@ -42,7 +52,7 @@ def _recall_moves(best: Row, base: Row | None, metrics: tuple[str, ...]) -> str:
         if metric not in metrics:
             continue
         mine, theirs = best.cells[metric], base.cells[metric]
-        if mine.mean != mine.mean or theirs.mean != theirs.mean:  # NaN: no value
+        if math.isnan(mine.mean) or math.isnan(theirs.mean):  # no value
             continue
         parts.append(f"{metric_label(metric)} from {theirs.mean:.3f} to {mine.mean:.3f} "
                      f"({MARK_WORDS.get(mine.mark, mine.mark)})")
@@ -55,9 +65,9 @@ def _reference(best: Row, board: Leaderboard, metric: str) -> str:
         return ""
     theirs: Cell = tfidf.cells[metric]
     mine: Cell = best.cells[metric]
-    if theirs.mean != theirs.mean:
+    if math.isnan(theirs.mean):
         return ""
-    higher_is_better = metric not in ("mae", "macro_mae", "brier")
+    higher_is_better = metric not in LOWER_IS_BETTER
     ahead = (mine.mean > theirs.mean) == higher_is_better and mine.mean != theirs.mean
     relation = "below" if ahead else ("level with" if mine.mean == theirs.mean else "above")
     if not higher_is_better:
