@@ -1,6 +1,6 @@
 """Section ``experiment``: the 8 benchmark recipes × 3 seeds plus the
-references on the 10,000-row clothing sample, product defaults, default
-slots, in a fresh workspace — the wall time a user waits from pressing
+references on the 10,000-row clothing sample, fixed benchmark settings
+(``benchmarks.config.BENCHMARK_SETTINGS``), default slots, in a fresh workspace — the wall time a user waits from pressing
 *Submit* until every run has ended (worker start-up included), against the
 product's own estimate (``core.jobs.experiments.estimate``)."""
 

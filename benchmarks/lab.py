@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from benchmarks.processes import Service, child_env, rss_mb
 from core.jobs.experiments import ExperimentSpec, run_fingerprint, submit, validate
@@ -67,7 +67,9 @@ def start_worker(root: Path, log_dir: Path, *, slots: int | None = None) -> tupl
 def serve(store: Store, log_dir: Path, *, slots: int | None = None, timeout_s: float = 4 * 3600,
           on_poll: Callable[[], None] | None = None, poll_s: float = 0.5) -> Served:
     """Run the product's worker on ``store`` until its queue is empty,
-    polling the peak RSS (VmHWM) of every LSTM run child while it lives."""
+    polling the peak RSS (VmHWM) of every LSTM run child while it lives.
+    ``Served.started`` is the time just before the worker process is started
+    (the cold worker's start, where the throughput section's window begins)."""
     started = time.time()
     worker, report = start_worker(store.root, log_dir, slots=slots)
     peaks: dict[int, float] = {}
@@ -94,7 +96,7 @@ def serve(store: Store, log_dir: Path, *, slots: int | None = None, timeout_s: f
 
 def run_rows(store: Store, experiment_id: int) -> list[dict]:
     """One dict per run: recipe, seed, status, start/end, and for finished
-    LSTM runs fit_seconds, trained_samples, epochs run and macro-F1."""
+    LSTM runs fit_seconds, fit_started, trained_samples, epochs run and macro-F1."""
     runs = store.runs(experiment=experiment_id)
     metrics = store.metrics([r.id for r in runs])
     macro = {int(row.run_id): row.value for row in metrics.itertuples()
@@ -106,8 +108,10 @@ def run_rows(store: Store, experiment_id: int) -> list[dict]:
                "macro_f1": macro.get(r.id)}
         if r.status == Status.FINISHED.value and r.result_dir:
             result = load_result(store, r.result_dir)
+            # fit_started: unix time its first fit epoch started (absent from results of older code: None)
             row.update(fit_seconds=result.get("fit_seconds"), trained_samples=result.get("trained_samples"),
-                       train_size=result.get("train_size"), kind=result.get("kind"))
+                       train_size=result.get("train_size"), kind=result.get("kind"),
+                       fit_started=result.get("fit_started"))
             history_path = store.path_inside(r.result_dir) / "history.json"
             if history_path.exists():
                 row["epochs_run"] = len(json.loads(history_path.read_text()))
@@ -117,8 +121,9 @@ def run_rows(store: Store, experiment_id: int) -> list[dict]:
 
 def lstm_window(rows: list[dict]) -> dict:
     """Totals over the finished LSTM runs: trained samples, the wall time from
-    the first run's start to the last run's end, and the sum of per-run fit
-    rates (the rate of runs training side by side)."""
+    the first run's start to the last run's end (and those times, and the
+    first fit's start), and the sum of per-run fit rates (the rate of runs
+    training side by side)."""
     lstm = [r for r in rows if not is_reference(r["recipe"]) and r["status"] == Status.FINISHED.value]
     if not lstm:
         raise RuntimeError("no LSTM run finished: " + "; ".join(f"{r['recipe']}: {r['status']} {r['error'] or ''}"
@@ -126,6 +131,10 @@ def lstm_window(rows: list[dict]) -> dict:
     samples = sum(r.get("trained_samples") or 0 for r in lstm)
     wall = max(r["finished"] for r in lstm) - min(r["started"] for r in lstm)
     return {"runs": len(lstm), "trained_samples": samples, "wall_s": wall,
+            "first_started": min(r["started"] for r in lstm), "last_finished": max(r["finished"] for r in lstm),
+            # the first fit's start; a run whose result has no fit_started counts from its own start
+            "first_fit_started": min(r.get("fit_started") or r["started"] for r in lstm),
+            "fit_started_known": all(r.get("fit_started") for r in lstm),
             "samples_per_s": samples / wall if wall > 0 else float("nan"),
             "fit_seconds": sum(r.get("fit_seconds") or 0 for r in lstm),
             "fit_rate_sum": sum((r.get("trained_samples") or 0) / r["fit_seconds"] for r in lstm if r.get("fit_seconds")),

@@ -1,7 +1,7 @@
 """Section ``memory``: resident memory of the product's processes.
 
 * ``memory.worker_peak_rss_mb``: peak RSS of one training child — the
-  ``baseline`` recipe at product defaults on the 10,000-row clothing sample,
+  ``baseline`` recipe at the fixed benchmark settings on the 10,000-row clothing sample,
   trained by the worker. The kernel's own high-water marks are read twice: the
   child's ``VmHWM`` (/proc/<pid>/status, polled while it runs) and the worker's
   ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` after it exits; the larger is kept.

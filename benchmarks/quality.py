@@ -97,7 +97,7 @@ def run(ctx: Context) -> dict:
         data = datasets.stratified_sample(full, cap)
         dataset_id = store.add_dataset(data, name=data.name)
         spec = ExperimentSpec(dataset_id=dataset_id, recipes=RECIPES + extra_recipes_for(key), seeds=cfg.quality_seeds,
-                              settings=cfg.settings, name=f"benchmark quality {key}")
+                              settings=cfg.quality_settings, name=f"benchmark quality {key}")
         experiments[key] = queue(store, spec, references=True)
         spec_info = datasets.DATASETS[key]
         info[key] = {"title": spec_info.title, "rows": len(data), "rows_available": len(full),
@@ -133,5 +133,6 @@ def run(ctx: Context) -> dict:
         ctx.log(f"quality {key}: best {judged['best_recipe']} {judged['best_macro_f1'] or float('nan'):.3f} vs TF-IDF "
                 f"{judged['tfidf_macro_f1'] or float('nan'):.3f}; {len(failed)} runs not finished")
     out.update(lstm_wins=wins, lstm_wins_with_extras=wins_with_extras, extra_recipes=list(extras), datasets=len(experiments), target_met=wins >= 3, seeds=cfg.quality_seeds,
+               settings=cfg.quality_settings.to_json(),
                runs=len(runs), runs_trained=to_train, runs_reused=len(runs) - to_train)
     return {"quality": out}

@@ -1,5 +1,5 @@
 """Section ``scaling``: training time of the ``baseline`` recipe (2 seeds,
-product defaults, through the worker, fresh workspace per cell) against
+fixed benchmark settings, through the worker, fresh workspace per cell) against
 dataset size — 1k, 5k and 20k clothing reviews at 2 parallel slots — and
 against parallel slots — 1 and 2 at 5k texts. With 1 slot the two seeds train
 one after the other, each process using every core; with 2 they train side by

@@ -5,8 +5,8 @@
   (see ``benchmarks.browser``) of the Data page (both plotly charts drawn) and
   the Compare page (its leaderboard grid, and its per-class view with the plotly
   bars drawn), each in a new tab, round-robin, while the worker trains two
-  ``baseline`` runs (2 slots, one thread each) on the 10,000-row clothing
-  sample. Chromium runs on the same 2 cores. One warm-up load per page (the
+  ``baseline`` runs (2 slots, one thread each, fixed benchmark settings) on
+  the 10,000-row clothing sample. Chromium runs on the same 2 cores. One warm-up load per page (the
   app's first import of each page) is reported apart and not counted.
 * ``data.profile_100k_s``: the clothing reviews resampled (with replacement,
   seed 0) to 100,000 rows, written as CSV bytes, then ``core.data.readers.read_table``

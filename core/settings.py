@@ -29,6 +29,12 @@ class Settings:
     heartbeat_s: float = 2.0
     stale_after_s: float = 20.0
     cancel_grace_s: float = 10.0
+    # A warm run process (core.jobs.slot) trains runs one after another and
+    # exits after this many, above this resident memory, or idle this long
+    # (an idle TensorFlow process holds ≈0.9 GB).
+    slot_max_runs: int = 50
+    slot_max_rss_mb: int = 4000
+    slot_idle_s: float = 60.0
     no_autostart: bool = False
 
     @classmethod

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20, help="training processes to kill (default 20)")
     parser.add_argument("--parallel", type=int, default=2, help="worker slots: runs trained (and killed) at once")
     parser.add_argument("--rows", type=int, default=300, help="rows of the generated dataset")
-    parser.add_argument("--epochs", type=int, default=4, help="epochs of the runs that get killed")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs of the runs that get killed")
     parser.add_argument("--batch-size", type=int, default=2, help="batch size of the runs that get killed")
     parser.add_argument("--workspace", help="workspace folder (default: a new temporary folder)")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")

@@ -48,7 +48,7 @@ def start_app(root, stay_s: float) -> subprocess.Popen:
 def test_killing_and_restarting_the_app_while_runs_train_loses_nothing(tmp_path):
     store = Store(tmp_path / "ws")
     run_ids = queue_runs(store, long_data(), ("baseline", "class_weight", "focal"),
-                         training=dict(LONG_TRAINING, epochs=2))
+                         training=dict(LONG_TRAINING, epochs=16))
     app = start_app(store.root, 600)
     worker_pid = None
     try:

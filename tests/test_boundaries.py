@@ -41,8 +41,8 @@ class Rule(NamedTuple):
 
 # Worker-side entry points: the only modules outside core.keras that may reach
 # TensorFlow (through core.keras, never directly).
-ENTRY_POINTS = ("core.jobs.runner", "core.jobs.worker", "core.jobs.predict_service", "core.cli", "core.__main__",
-                "core.worker")
+ENTRY_POINTS = ("core.jobs.runner", "core.jobs.training", "core.jobs.slot", "core.jobs.local_executor",
+                "core.jobs.worker", "core.jobs.predict_service", "core.cli", "core.__main__", "core.worker")
 TF_SIDE = ("core.keras",) + ENTRY_POINTS
 BASE = ("core.data", "core.errors", "core.settings", "core.files")
 JOBS = BASE + ("core.runs", "core.strategies", "core.jobs")
@@ -59,8 +59,10 @@ MAY_IMPORT: dict[str, Rule] = {
     "core.strategies": Rule(BASE + ("core.runs", "core.strategies")),
     "core.keras": Rule(BASE + ("core.runs", "core.strategies", "core.keras")),
     "core.jobs": Rule(JOBS),
-    "core.jobs.runner": Rule(JOBS + ("core.keras",)),
-    "core.jobs.worker": Rule(JOBS + ("core.keras",)),
+    "core.jobs.runner": Rule(JOBS),  # the worker's side of a run: no Keras
+    "core.jobs.training": Rule(JOBS + ("core.keras",)),  # the executor's side
+    "core.jobs.slot": Rule(JOBS + ("core.keras",)),
+    "core.jobs.worker": Rule(JOBS),
     "core.jobs.predict_service": Rule(JOBS + ("core.keras",)),
     "core.results": Rule(JOBS + ("core.results",), but_not=ENTRY_POINTS),
     "core.cli": Rule(("core",)),
@@ -232,7 +234,7 @@ def test_only_core_keras_and_the_worker_side_entry_points_reach_tensorflow():
     graph = project_graph()
     chains = graph.chains_to_tensorflow()
     # the walker follows imports inside functions on the real code too: these import core.keras lazily
-    assert chains["core.jobs.runner"].startswith("core.jobs.runner -> core.keras."), chains.get("core.jobs.runner")
+    assert chains["core.jobs.training"].startswith("core.jobs.training -> core.keras."), chains.get("core.jobs.training")
     assert "core.jobs.predict_service" in chains and "core.keras.models" in chains
     violations = tensorflow_reach_violations(graph)
     assert not violations, "modules that reach TensorFlow outside core.keras and the worker-side entry points:\n" \
@@ -262,12 +264,12 @@ SYNTHETIC = {
     "core/runs/__init__.py": "",
     "core/runs/pipeline.py": "from ..data import loader\nfrom ..errors import *\n",
     "core/jobs/__init__.py": "",
-    "core/jobs/runner.py": "def train():\n    from core.keras import models\n",
-    "core/jobs/store.py": "def worker_side():\n    from . import runner\n",
+    "core/jobs/training.py": "def train():\n    from core.keras import models\n",
+    "core/jobs/store.py": "def worker_side():\n    from . import training\n",
     "core/results/__init__.py": "import importlib\nplugin = importlib.import_module('core.keras.models')\n",
     "pages/__init__.py": "",
     "pages/predict.py": "import streamlit\n\ndef show():\n    import core.jobs.store\n",
-    "pages/run_now.py": "from core.jobs.runner import train\n",
+    "pages/run_now.py": "from core.jobs.training import train\n",
     "app.py": "from pages import predict\n",
 }
 
@@ -280,7 +282,7 @@ def test_the_walker_catches_hidden_tensorflow_imports(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     graph = build_graph(tmp_path)
-    keras_chain = "core.jobs.runner -> core.keras.models -> keras"
+    keras_chain = "core.jobs.training -> core.keras.models -> keras"
     assert tensorflow_reach_violations(graph) == {
         "core.data.loader": "core.data.loader -> tensorflow",
         "core.runs.pipeline": "core.runs.pipeline -> core.data.loader -> tensorflow",
@@ -293,7 +295,7 @@ def test_the_walker_catches_hidden_tensorflow_imports(tmp_path):
     assert direct_tensorflow_imports(graph) == ["core/data/loader.py:3: core.data.loader imports tensorflow"]
     assert [v.split(";")[0] for v in layer_violations(graph)] == [
         "core/data/uses_jobs.py:2: core.data.uses_jobs imports core.jobs.store",
-        "pages/run_now.py:1: pages.run_now imports core.jobs.runner",
+        "pages/run_now.py:1: pages.run_now imports core.jobs.training",
     ]
     assert graph.unresolved() == ["core/data/missing.py:1 imports core.data.gone"]
     assert graph.dynamic == ("core/results/__init__.py:2",)

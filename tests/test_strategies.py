@@ -177,7 +177,7 @@ def test_boosting_weights_rounds_by_their_error(strategy_run):
 
 
 @pytest.mark.parametrize("recipe,layer_type", [("bidirectional", "Bidirectional"), ("gru", "GRU"),
-                                               ("stacked(layers=3)", "LSTM"), ("dense_head(units=16,layers=2)", "Dense"),
+                                               ("stacked(layers=3)", "FusedLSTM"), ("dense_head(units=16,layers=2)", "Dense"),
                                                ("pool", "MaskedMaxPool"),
                                                ("pool(mode=mean_max)", "GlobalAveragePooling1D")])
 def test_architecture_strategies_change_the_network(setup, recipe, layer_type):

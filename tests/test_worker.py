@@ -144,11 +144,11 @@ def test_a_sigkilled_training_child_is_interrupted_and_can_be_requeued(tmp_path,
     from core.results.files import load_result
 
     store = Store(tmp_path / "ws")
-    (victim,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=2))
+    (victim,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=16))
     (survivor,) = queue_runs(store, tiny_data(), ("class_weight",), training=TINY_TRAINING)
     worker = workers.start(store.root, "--until-idle")
     run = wait_for(lambda: mid_epoch(store, victim), 90, "the first run to train")
-    from core.jobs.runner import RUN_NICENESS
+    from core.jobs.slot import RUN_NICENESS
 
     # Training runs below the app's priority (the worker's own niceness plus RUN_NICENESS).
     assert os.getpriority(os.PRIO_PROCESS, run.pid) == os.getpriority(os.PRIO_PROCESS, worker.pid) + RUN_NICENESS
@@ -196,7 +196,7 @@ def test_a_worker_killed_while_its_child_starts_still_takes_the_child_along(tmp_
     """The child asks to die with its parent only after its imports (seconds):
     a worker killed before then must not leave an orphan training on."""
     store = Store(tmp_path / "ws")
-    (run_id,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=50))
+    (run_id,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=400, patience=400))
     worker = workers.start(store.root)
     child = wait_for(lambda: store.run(run_id).pid, 60, "the child to be spawned")
     worker.kill()
@@ -209,7 +209,7 @@ def test_cancelling_running_runs_ends_them_as_cancelled(tmp_path, workers):
     """One run stops at its next batch; one whose process is frozen is killed after the grace period."""
     store = Store(tmp_path / "ws")
     polite, frozen = queue_runs(store, long_data(), ("baseline", "class_weight"),
-                                training=dict(LONG_TRAINING, epochs=50))
+                                training=dict(LONG_TRAINING, epochs=400, patience=400))
     worker = workers.start(store.root, "--until-idle")
     frozen_pid = wait_for(lambda: mid_epoch(store, polite) and mid_epoch(store, frozen)
                           and store.run(frozen).pid, 90, "both runs to train")
@@ -229,7 +229,7 @@ def test_cancelling_running_runs_ends_them_as_cancelled(tmp_path, workers):
 
 def test_a_child_whose_heartbeat_goes_stale_is_killed_and_interrupted(tmp_path, workers):
     store = Store(tmp_path / "ws")
-    (run_id,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=50))
+    (run_id,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=400, patience=400))
     worker = workers.start(store.root, "--until-idle", IMBALANCE_LAB_STALE_AFTER_S="5")
     pid = wait_for(lambda: mid_epoch(store, run_id) and store.run(run_id).pid, 90, "the run to train")
     os.kill(pid, signal.SIGSTOP)  # alive, but silent
@@ -242,8 +242,8 @@ def test_a_child_whose_heartbeat_goes_stale_is_killed_and_interrupted(tmp_path, 
 
 @pytest.mark.parametrize("failing_step", ["model", "rename"])
 def test_a_disk_write_failure_marks_the_run_failed_and_keeps_nothing_partial(store, monkeypatch, failing_step):
-    """The child's own code path, in-process: the disk fills up while the model
-    is saved (after the other files were written), or when the folder is renamed."""
+    """The run's own code path, in-process: the disk fills up while the run
+    process saves the model, or when the worker renames the result folder into place."""
     import keras
 
     import core.jobs.queue
@@ -267,9 +267,7 @@ def test_a_disk_write_failure_marks_the_run_failed_and_keeps_nothing_partial(sto
             return real_replace(src, dst)
 
         monkeypatch.setattr(core.jobs.queue.os, "replace", replace)
-    monkeypatch.setattr(runner, "die_with_parent", lambda: None)  # not for the test process
-    runner.child_main(str(store.root), run_id, 1, 0.5, parent_pid=os.getppid())
-
+    runner.execute_and_record(store, run_id)  # what the worker records for a run process's outcome
     run = store.run(run_id)
     assert run.status == "failed"
     assert run.error.startswith("could not read or write run files") and "No space left on device" in run.error
@@ -281,23 +279,39 @@ def test_a_disk_write_failure_marks_the_run_failed_and_keeps_nothing_partial(sto
     assert store.requeue(run_id)  # failed runs can be re-queued
 
 
-def test_a_run_process_writes_its_latest_progress_and_sees_a_cancel(store):
-    """Reports are throttled, but the latest one is written by the next beat;
-    a cancel is read back within a beat."""
-    from core.jobs.runner import _Liveness
+def test_a_run_process_sends_its_latest_progress():
+    """Reports are throttled, but the latest one goes out with the next beat
+    and at the end of the run; no beat is sent between runs."""
+    import multiprocessing as mp
 
-    (run_id,) = queue_runs(store, tiny_data(), ("baseline",), training=TINY_TRAINING)
-    store.claim_next(os.getpid())
-    with _Liveness(store, run_id, 0.2, None) as live:
-        live.report({"epoch": 1, "batch": 1})  # written at once: nothing was written for a second
-        live.report({"epoch": 1, "batch": 2})  # throttled
-        live.report({"epoch": 1, "batch": 3})
-        wait_for(lambda: (store.run(run_id).progress or {}).get("batch") == 3, 5, "the latest progress")
-        assert not live.should_stop()
-        store.cancel(run_id)
-        wait_for(live.should_stop, 5, "the cancel flag")
-        live.report({"epoch": 2, "batch": 1})
-    assert store.run(run_id).progress["epoch"] == 2  # flushed on exit
+    from core.jobs.slot import _Channel, _Liveness
+
+    ours, theirs = mp.Pipe()
+    live = _Liveness(_Channel(theirs), 0.2, os.getppid())
+    live.start()
+    live.begin(7)
+    assert ours.recv().run_id == 7  # the first beat at once: the run was taken
+    for batch in (1, 2, 3):  # within a second of the first beat: throttled, left for the timer beat
+        live.report({"epoch": 1, "batch": batch})
+
+    def progress_beat():
+        while ours.poll(0.05):
+            beat = ours.recv()
+            if beat.progress:
+                return beat.progress
+        return None
+
+    latest = wait_for(progress_beat, 5, "a beat with progress")
+    assert latest["batch"] == 3 and latest["epoch"] == 1
+    live.report({"epoch": 2, "batch": 1})
+    live.end()
+    beats = []
+    while ours.poll(0.5):
+        beats.append(ours.recv())
+    assert beats and beats[-1].progress["epoch"] == 2  # flushed at the end of the run
+    assert all(b.run_id == 7 for b in beats)
+    time.sleep(0.5)
+    assert not ours.poll(0)  # no run: no beats
 
 
 def test_status_names_match_the_lifecycle():

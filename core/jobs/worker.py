@@ -1,15 +1,16 @@
 """The worker service: one per workspace, held by a lease row (pid + heartbeat).
 
-It claims queued runs and trains each in its own *spawned* child process
-(never fork after TensorFlow is imported), with TensorFlow's threads pinned so
-that the parallel slots fit the cores. Children die with their worker; a run
-whose child died by a signal, or whose heartbeat went stale, becomes
-``interrupted`` and is re-queued only by a user action.
+It claims queued runs, hands each to its executor as a self-contained task
+(``core.jobs.tasks``) and writes what comes back into the store: it is the
+only process that writes run outcomes. The local executor trains in warm,
+spawned processes, one per slot, with TensorFlow's threads pinned so that the
+slots fit the cores. They die with their worker; a run whose process died by
+a signal, or whose heartbeat went stale, becomes ``interrupted`` and is
+re-queued only by a user action.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
 import sys
@@ -18,8 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.jobs.lease import acquire_lease, release_lease, renew_lease
+from core.jobs.local_executor import LocalExecutor
 from core.jobs.processes import pid_alive
+from core.jobs.runner import DatasetCache, record_end, store_result, task_for
 from core.jobs.store import Status, Store
+from core.jobs.tasks import Beat, Done, Ended, Started
+from core.jobs.training import failure
 from core.settings import Settings, get_settings
 
 
@@ -49,82 +54,67 @@ def interrupt_orphans(store: Store) -> int:
 
 
 @dataclass
-class _Child:
-    process: mp.process.BaseProcess
-    started: float
-    cancel_seen: float | None = None
-
-
-@dataclass
 class Worker:
+    """Claims queued runs, hands them to its executor as tasks, and writes
+    what comes back into the store (the only writer of run outcomes)."""
+
     store: Store
     settings: Settings
-    slots: int
-    children: dict[int, _Child] = field(default_factory=dict)
+    executor: LocalExecutor
+    datasets: DatasetCache
+    cancel_seen: dict[int, float] = field(default_factory=dict)
     stopping: bool = False
 
-    @property
-    def threads(self) -> int:
-        return max(1, (os.cpu_count() or 1) // self.slots)
+    def handle(self, event) -> None:
+        if isinstance(event, Started):
+            self.store.set_child(event.run_id, event.pid)
+        elif isinstance(event, Beat):
+            if self.store.heartbeat(event.run_id, event.progress) and event.run_id not in self.cancel_seen:
+                self._ask_to_cancel(event.run_id)
+        elif isinstance(event, Done):
+            store_result(self.store, event.run_id, event.result)
+        elif isinstance(event, Ended):
+            record_end(self.store, event)
+        if isinstance(event, (Done, Ended)):
+            self.cancel_seen.pop(event.run_id, None)
 
-    def spawn(self, run_id: int) -> None:
-        from core.jobs.runner import child_main
-
-        process = mp.get_context("spawn").Process(
-            target=child_main, name=f"run-{run_id}", daemon=True,
-            args=(str(self.store.root), run_id, self.threads, self.settings.heartbeat_s, os.getpid()))
-        try:
-            process.start()
-        except OSError as exc:  # out of processes or memory: the claimed run must not stay 'running'
-            self.store.end_run(run_id, Status.FAILED, f"could not start a training process: {exc}")
-            return
-        self.store.set_child(run_id, process.pid)
-        self.children[run_id] = _Child(process, time.time())
-
-    def reap(self) -> None:
-        """Handle children that ended; a child that ended without recording an
-        outcome died by a signal (interrupted) or crashed (failed)."""
-        for run_id, child in list(self.children.items()):
-            if child.process.is_alive():
-                continue
-            child.process.join(timeout=1)
-            code = child.process.exitcode
-            if code:  # it could not clean up after itself
-                self.store.discard_staging(run_id)
-            if code is not None and code < 0:
-                self.store.end_run(run_id, Status.INTERRUPTED,
-                                   f"the training process was killed by signal {-code}; re-queue it to train again")
-            elif code:
-                self.store.end_run(run_id, Status.FAILED, f"the training process exited with code {code} "
-                                                          f"(see logs/run-{run_id}.log in the workspace)")
-            else:  # exited normally without finishing, cancelling or failing its run
-                self.store.end_run(run_id, Status.FAILED, "the training process ended without recording a result "
-                                                          f"(see logs/run-{run_id}.log in the workspace)")
-            del self.children[run_id]
+    def _ask_to_cancel(self, run_id: int) -> None:
+        self.cancel_seen[run_id] = time.time()
+        self.executor.cancel(run_id)
 
     def police(self) -> None:
-        """Enforce cancels after the grace period, and interrupt silent children."""
+        """Enforce cancels after the grace period, and interrupt silent runs."""
         now = time.time()
-        for run_id, child in list(self.children.items()):
+        for run_id in self.executor.running():
             run = self.store.run(run_id)
             if run.status != Status.RUNNING.value:
                 continue
             if run.cancel_requested:
-                child.cancel_seen = child.cancel_seen or now
-                if now - child.cancel_seen > self.settings.cancel_grace_s:
-                    child.process.kill()
-                    child.process.join(timeout=5)
-                    self.store.discard_staging(run_id)
-                    self.store.end_run(run_id, Status.CANCELLED, "cancelled by the user (stopped after the grace period)")
-                    del self.children[run_id]
+                if run_id not in self.cancel_seen:
+                    self._ask_to_cancel(run_id)
+                elif now - self.cancel_seen[run_id] > self.settings.cancel_grace_s:
+                    self.executor.kill(run_id)
+                    self.store.end_run(run_id, Status.CANCELLED,
+                                       "cancelled by the user (stopped after the grace period)")
+                    self.cancel_seen.pop(run_id, None)
                 continue
             if run.heartbeat and now - run.heartbeat > self.settings.stale_after_s:
-                child.process.kill()
-                child.process.join(timeout=5)
-                self.store.discard_staging(run_id)
+                self.executor.kill(run_id)
                 self.store.end_run(run_id, Status.INTERRUPTED, "no heartbeat from the training process; re-queue it "
                                                                "to train again")
-                del self.children[run_id]
+
+    def claim(self) -> None:
+        """Fill the executor's free capacity with queued runs."""
+        while self.executor.free() > 0:
+            run = self.store.claim_next(os.getpid())
+            if run is None:
+                return
+            try:
+                task = task_for(self.store, run.id, self.datasets)
+            except Exception as exc:  # the dataset or split cannot be read: this run fails, the worker goes on
+                record_end(self.store, failure(run.id, exc))
+                continue
+            self.executor.submit(task)
 
     def serve_predictions(self) -> None:
         from core.jobs.predict_service import serve_pending
@@ -132,12 +122,13 @@ class Worker:
         serve_pending(self.store)
 
     def stop_children(self) -> None:
-        for run_id, child in list(self.children.items()):
-            child.process.kill()
-            child.process.join(timeout=5)
-            self.store.discard_staging(run_id)
+        for run_id in self.executor.shutdown():
             self.store.end_run(run_id, Status.INTERRUPTED, "the worker was stopped while it ran; re-queue it")
-        self.children.clear()
+
+
+def threads_per_slot(slots: int) -> int:
+    """TensorFlow threads per run process, so that the slots fit the cores."""
+    return max(1, (os.cpu_count() or 1) // slots)
 
 
 def run_worker(workspace: str | Path | None = None, *, slots: int | None = None, until_idle: bool = False,
@@ -149,7 +140,8 @@ def run_worker(workspace: str | Path | None = None, *, slots: int | None = None,
     acquire_lease(store, settings.stale_after_s)
     interrupt_orphans(store)
     store.discard_staging()  # nothing runs now: every staging folder is a killed run's leftover
-    worker = Worker(store, settings, slots or settings.slots)
+    slots = slots or settings.slots
+    worker = Worker(store, settings, LocalExecutor(settings, slots, threads_per_slot(slots)), DatasetCache(store))
 
     def _stop(signum, frame):
         worker.stopping = True
@@ -164,17 +156,13 @@ def run_worker(workspace: str | Path | None = None, *, slots: int | None = None,
                     print(f"worker {os.getpid()}: another worker took over {store.root}; stopping", file=sys.stderr)
                     break
                 last_lease = time.time()
-            worker.reap()
+            for event in worker.executor.poll(poll_s):
+                worker.handle(event)
             worker.police()
             worker.serve_predictions()
-            while len(worker.children) < worker.slots:
-                run = store.claim_next(os.getpid())
-                if run is None:
-                    break
-                worker.spawn(run.id)
-            if until_idle and not worker.children and not store.runs(status=Status.QUEUED):
+            worker.claim()
+            if until_idle and not worker.executor.running() and not store.runs(status=Status.QUEUED):
                 break
-            time.sleep(poll_s)
     finally:
         worker.stop_children()
         release_lease(store)

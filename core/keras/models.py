@@ -9,6 +9,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from core.keras.fused_lstm import FusedLSTM
 from core.runs.heads import Head
 from core.runs.types import ModelSpec
 
@@ -60,7 +61,11 @@ class MaskedMaxPool(layers.Layer):
 
 
 def _recurrent(spec: ModelSpec, return_sequences: bool, name: str):
-    cell = layers.GRU if spec.cell == "gru" else layers.LSTM
+    """An LSTM is ``FusedLSTM`` (one fused TensorFlow op per sequence; Keras's
+    own LSTM loops step by step on a CPU), with the weights, initial draws and
+    outputs of ``layers.LSTM``; a GRU is Keras's. Models saved with Keras's
+    LSTM still load as such."""
+    cell = layers.GRU if spec.cell == "gru" else FusedLSTM
     layer = cell(spec.units, return_sequences=return_sequences, name=name)
     return layers.Bidirectional(layer, name=f"bi_{name}") if spec.bidirectional else layer
 
@@ -142,7 +147,8 @@ def soft_vote(members: list[keras.Model], member_weights: list[float], *, softma
 def load_model(path) -> keras.Model:
     """A stored model (``model.keras``), in safe mode, without its training
     configuration; the custom layers and losses above are registered with Keras
-    by importing this module and ``core.keras.losses``."""
+    by importing this module (which imports ``core.keras.fused_lstm``) and
+    ``core.keras.losses``."""
     import core.keras.losses  # noqa: F401  registers LogitAdjustedLoss
 
     return keras.saving.load_model(path, compile=False, safe_mode=True)

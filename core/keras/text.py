@@ -2,14 +2,15 @@
 
 On a CPU the LSTM's cost grows with padded length, so batches are built from
 rows of similar length (sort within shuffled chunks) and padded only to a
-rounded-up batch maximum. Rounding to a few bucket lengths keeps the number of
-distinct batch shapes (each one a retrace of the training function) small.
+rounded-up batch maximum (a few bucket lengths). The rows are padded once per
+run (``PaddedRows``); a batch is then one or two row gathers.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Encoder:
         values = ragged.flat_values.numpy().astype(np.int32)
         splits = ragged.row_splits.numpy()
         out: list[np.ndarray] = []
-        for start, end in zip(splits[:-1], splits[1:]):
+        for start, end in itertools.pairwise(splits):
             ids = values[start : min(end, start + self.max_len)]
             out.append(ids if len(ids) else np.array([OOV], dtype=np.int32))
         return out
@@ -42,7 +43,7 @@ class Encoder:
         return {"vocabulary": list(self.vocabulary), "max_len": self.max_len}
 
     @classmethod
-    def from_json(cls, payload: dict) -> "Encoder":
+    def from_json(cls, payload: dict) -> Encoder:
         return cls(tuple(payload["vocabulary"]), int(payload["max_len"]))
 
 
@@ -69,14 +70,51 @@ def bucket_length(longest: int, max_len: int) -> int:
     return int(min(max_len, BUCKET_STEP * int(np.ceil(longest / BUCKET_STEP)))) or 1
 
 
-def pad(seqs: Sequence[np.ndarray], rows: np.ndarray, max_len: int) -> np.ndarray:
-    """Post-padded int32 matrix for ``rows``, padded to the row's bucket length."""
-    width = bucket_length(max(len(seqs[r]) for r in rows), max_len)
-    out = np.zeros((len(rows), width), dtype=np.int32)
-    for i, r in enumerate(rows):
-        ids = seqs[r]
-        out[i, : len(ids)] = ids
-    return out
+def bucket_lengths(lengths: np.ndarray, max_len: int) -> np.ndarray:
+    """``bucket_length`` of every length at once."""
+    widths = np.minimum(max_len, BUCKET_STEP * -(-np.asarray(lengths, dtype=np.int64) // BUCKET_STEP))
+    return np.maximum(widths, 1)
+
+
+class PaddedRows:
+    """Sequences padded once: each row is stored post-padded to its own bucket
+    width (its length rounded up to ``BUCKET_STEP``), in one matrix per width,
+    so the memory is about the real tokens. ``take(rows)`` pads any rows to
+    their widest bucket by one row gather per bucket the rows touch: usually
+    one or two for length-sorted batches, instead of a Python loop per row."""
+
+    def __init__(self, seqs: Sequence[np.ndarray], max_len: int):
+        self.lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+        self.widths = bucket_lengths(self.lengths, max_len)
+        self.bucket_widths = np.unique(self.widths)
+        self.bucket = np.searchsorted(self.bucket_widths, self.widths)  # bucket index per row
+        self.slot = np.zeros(len(seqs), dtype=np.int64)  # row index inside its bucket's matrix
+        # Every row's ids end to end, plus one padding id so an index past the end stays valid.
+        flat = np.concatenate([np.asarray(s, dtype=np.int32) for s in seqs] + [np.zeros(1, np.int32)])
+        starts = np.cumsum(self.lengths) - self.lengths
+        self.matrices: list[np.ndarray] = []
+        for b, width in enumerate(self.bucket_widths):
+            members = np.flatnonzero(self.bucket == b)
+            self.slot[members] = np.arange(len(members))
+            cols = np.arange(width)
+            real = cols[None, :] < np.minimum(self.lengths[members], width)[:, None]
+            index = np.minimum(starts[members][:, None] + cols[None, :], len(flat) - 1)
+            self.matrices.append(np.where(real, flat[index], PAD).astype(np.int32))
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """Post-padded int32 ids of ``rows`` (in that order), as wide as their widest bucket."""
+        buckets = self.bucket[rows]
+        first = buckets[0]
+        if (buckets == first).all():
+            return self.matrices[first][self.slot[rows]]
+        out = np.zeros((len(rows), self.bucket_widths[buckets.max()]), dtype=np.int32)
+        for b in np.unique(buckets):
+            sel = buckets == b
+            out[sel, : self.bucket_widths[b]] = self.matrices[b][self.slot[rows[sel]]]
+        return out
 
 
 def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None,
@@ -105,31 +143,6 @@ def balanced_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return rng.choice(len(y), size=len(y), replace=True, p=p / p.sum())
 
 
-def training_dataset(seqs: list[np.ndarray], targets: np.ndarray, weights: np.ndarray, *, batch_size: int,
-                     max_len: int, seed: int, balanced_y: np.ndarray | None = None):
-    """A re-iterable ``tf.data.Dataset`` of (ids, target, weight) batches that
-    reshuffles every epoch; with ``balanced_y`` each epoch is class-balanced."""
-    import tensorflow as tf
-
-    lengths = np.array([len(s) for s in seqs])
-    rng = np.random.default_rng(seed)
-    target_shape = (None,) + targets.shape[1:]
-
-    def batches() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        order = balanced_order(balanced_y, rng) if balanced_y is not None else None
-        for rows in length_batches(lengths, batch_size, rng, order=order):
-            yield pad(seqs, rows, max_len), targets[rows], weights[rows]
-
-    signature = (
-        tf.TensorSpec((None, None), tf.int32),
-        tf.TensorSpec(target_shape, tf.float32),
-        tf.TensorSpec((None,), tf.float32),
-    )
-    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    # A known length lets Keras show progress and stops its "ran out of data" warning.
-    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches(len(seqs), batch_size))).prefetch(2)
-
-
 def n_batches(n_rows: int, batch_size: int, chunk_batches: int = 32) -> int:
     chunk = batch_size * chunk_batches
     full, rest = divmod(n_rows, chunk)
@@ -155,13 +168,15 @@ def inference_function(model):
 
 def predict_scores(model, seqs: list[np.ndarray], *, max_len: int, batch_size: int = 256) -> np.ndarray:
     """Model outputs for every sequence, in input order, computed on length-sorted batches."""
-    lengths = np.array([len(s) for s in seqs])
-    order = np.argsort(lengths, kind="stable")
+    return predict_padded(model, PaddedRows(seqs, max_len), batch_size=batch_size)
+
+
+def predict_padded(model, padded: PaddedRows, *, batch_size: int = 256) -> np.ndarray:
+    """``predict_scores`` on rows padded beforehand (e.g. validation rows, once per fit)."""
+    order = np.argsort(padded.lengths, kind="stable")
     forward = inference_function(model)
-    outputs: list[np.ndarray] = []
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        outputs.append(np.asarray(forward(pad(seqs, rows, max_len))))
+    outputs = [np.asarray(forward(padded.take(order[start : start + batch_size])))
+               for start in range(0, len(order), batch_size)]
     scores = np.concatenate(outputs, axis=0)
     result = np.empty_like(scores)
     result[order] = scores

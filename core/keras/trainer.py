@@ -4,7 +4,7 @@ strategies that replace the plain fit (feature-space SMOTE, ensembles)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np

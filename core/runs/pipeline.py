@@ -72,7 +72,7 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
     ctx.loss_spec = next((l for l in (s.loss(ctx, train_set) for s in recipe) if l is not None), None)
     ctx.output_bias = next((b for b in (s.output_bias(ctx, train_set) for s in recipe) if b is not None), None)
 
-    started = time.perf_counter()
+    fit_started, started = time.time(), time.perf_counter()
     fitted = next((f for f in (s.fit(ctx, train_set) for s in recipe) if f is not None), None)
     if fitted is None:
         fitted = trainer.fit(ctx, train_set)
@@ -88,6 +88,7 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
         train_class_counts=train_set.class_counts(ctx.n_classes).tolist(),
         split_class_counts=np.bincount(ctx.data.y[split.train], minlength=ctx.n_classes).tolist(),
         notes=ctx.notes, artifacts=ctx.artifacts,
-        fit_seconds=fit_seconds, trained_samples=int(fitted.info.get("trained_samples", 0)), merge_map=ctx.merge_map,
+        fit_seconds=fit_seconds, fit_started=fit_started, trained_samples=int(fitted.info.get("trained_samples", 0)),
+        merge_map=ctx.merge_map,
     )
 

@@ -208,5 +208,6 @@ class RunOutput:
     notes: list[str]
     artifacts: dict[str, Any]
     fit_seconds: float
+    fit_started: float  # unix time the fit began (throughput windows start there)
     trained_samples: int  # training rows × epochs actually run, over all models fitted
     merge_map: dict[str, str] | None = None

@@ -1,0 +1,102 @@
+"""The training side of the executor seam: a ``RunTask`` in, a ``RunResult``
+out. Never opens the workspace: progress and the cancel check come in as
+callables, the result goes back in memory (the saved model as bytes).
+
+Worker-side: it reaches TensorFlow (through ``core.keras``) for LSTM runs,
+imported inside ``train_run`` so reference runs and importers stay light."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.errors import InputError
+from core.jobs.experiments import library_versions
+from core.jobs.records import Status
+from core.jobs.tasks import Ended, RunResult, RunTask
+
+
+def _metrics_rows(evaluation) -> dict[tuple[str, str], float]:
+    rows = {("overall", k): v for k, v in evaluation.overall.items()}
+    for cls, values in evaluation.per_class.items():
+        rows.update({(f"class:{cls}", k): v for k, v in values.items()})
+    return rows
+
+
+def _predictions(test_rows, y_true, y_pred, proba) -> dict[str, np.ndarray]:
+    return {"test_rows": np.asarray(test_rows), "y_true": np.asarray(y_true), "y_pred": np.asarray(y_pred),
+            "proba": np.asarray(proba, dtype=np.float32)}
+
+
+def _model_bytes(model) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="imbalance-lab-model-") as tmp:
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def train_run(task: RunTask, *, report: Callable[[dict], None] | None = None,
+              should_stop: Callable[[], bool] = lambda: False) -> RunResult:
+    """Train and evaluate one run. Raises ``Cancelled`` when ``should_stop``
+    says so, ``InputError`` for a recipe the data cannot take."""
+    from core.runs.evaluate import evaluate
+    from core.runs.references import fit_predict, is_reference
+
+    data, split = task.data, task.split
+    started = time.time()
+    summary = {"run_id": task.run_id, "recipe": task.recipe, "seed": task.seed, "experiment_id": task.experiment_id,
+               "dataset_id": task.dataset_id, "fingerprint": task.fingerprint, "versions": library_versions(),
+               "split": split.sizes(), "split_dropped": int(len(split.dropped)), "settings": task.settings.to_json()}
+    if is_reference(task.recipe):
+        train_rows = split.train
+        proba, _ = fit_predict(task.recipe, [data.texts[r] for r in train_rows], data.y[train_rows],
+                               [data.texts[r] for r in split.test], data.n_classes, task.seed)
+        y_pred = np.argmax(proba, axis=1)
+        counts = np.bincount(data.y[train_rows], minlength=data.n_classes)
+        evaluation = evaluate(data.y[split.test], proba, y_pred, data.classes, train_counts=counts,
+                              ordinal=data.ordinal)
+        summary.update(classes=list(data.classes), kind="reference", fit_seconds=time.time() - started,
+                       fit_started=started, train_class_counts=counts.tolist())
+        result = RunResult(summary, evaluation.to_json(), _metrics_rows(evaluation),
+                           _predictions(split.test, data.y[split.test], y_pred, proba))
+    else:
+        from core.keras.trainer import KerasTrainer
+        from core.runs.pipeline import run_recipe
+        from core.strategies.registry import build
+
+        out = run_recipe(data, split, build(task.recipe), task.settings, task.seed, trainer=KerasTrainer(),
+                         progress=report, should_stop=should_stop)
+        # The minority is the rarest class of the training split, not of the resampled rows
+        # (oversampling to equal sizes would otherwise make the largest class the "minority").
+        evaluation = evaluate(out.test.y, out.test.proba, out.y_pred, out.classes,
+                              train_counts=np.array(out.split_class_counts),
+                              ordinal=data.ordinal and not out.fitted.info.get("unordered", False))
+        summary.update(classes=list(out.classes), kind="lstm", fit_seconds=out.fit_seconds,
+                       fit_started=out.fit_started, trained_samples=out.trained_samples, train_size=out.train_size,
+                       train_class_counts=out.train_class_counts, split_class_counts=out.split_class_counts,
+                       decision=out.decision.to_json(), head=out.head.to_json(), notes=out.notes,
+                       merge_map=out.merge_map, artifacts={k: v for k, v in out.artifacts.items() if k != "augmented"})
+        result = RunResult(summary, evaluation.to_json(), _metrics_rows(evaluation),
+                           _predictions(out.test_rows, out.test.y, out.y_pred, out.test.proba),
+                           history=out.fitted.history, encoder=out.encoder.to_json(),
+                           model=_model_bytes(out.fitted.model), augmented=out.artifacts.get("augmented"))
+    result.metrics[("overall", "fit_seconds")] = summary.get("fit_seconds", 0.0)
+    return result
+
+
+def failure(run_id: int, exc: BaseException) -> Ended:
+    """How a run that raised ``exc`` ended, named for the worker (which words it)."""
+    from core.runs.types import Cancelled
+
+    if isinstance(exc, Cancelled):
+        return Ended(run_id, Status.CANCELLED, "cancelled by the user", kind="cancelled")
+    if isinstance(exc, InputError):
+        return Ended(run_id, Status.FAILED, str(exc), kind="input")
+    if isinstance(exc, OSError):
+        return Ended(run_id, Status.FAILED, str(exc), kind="files", trace=traceback.format_exc())
+    return Ended(run_id, Status.FAILED, f"{type(exc).__name__}: {exc}", kind="bug", trace=traceback.format_exc())
