@@ -533,8 +533,12 @@ def fit_profile(results: dict) -> str:
     if not f:
         return head + "\n\n" + not_run("fit_profile")
     parts = f.get("parts") or list(PROFILE_PARTS)
-    rows = [[f"`{p}`", num(f.get(f"{p}_s"), 2), pct(f.get(f"{p}_share")), PROFILE_PARTS.get(p, "")] for p in parts]
-    rows.append(["**total**", num(f.get("total_s"), 2), pct(1.0 if f.get("total_s") else None), ""])
+    before = f.get("before") or {}  # the same profile of the code before issue 15 (see the note below the table)
+    rows = [[f"`{p}`"] + ([num(before.get(f"{p}_s"), 2), pct(before.get(f"{p}_share"))] if before else [])
+            + [num(f.get(f"{p}_s"), 2), pct(f.get(f"{p}_share")), PROFILE_PARTS.get(p, "")] for p in parts]
+    rows.append(["**total**"] + ([num(before.get("total_s"), 2), pct(1.0)] if before else [])
+                + [num(f.get("total_s"), 2), pct(1.0 if f.get("total_s") else None), ""])
+    columns = ["part"] + (["before: seconds", "before: share"] if before else []) + ["seconds", "share", "what"]
     fit_parts = ("model_build", "first_epoch", "later_epochs", "validation", "fit_other")
     outside = sum(f.get(f"{p}_share") or 0.0 for p in parts if p not in fit_parts + ("encoder",))
     epochs = ", ".join(num(v, 2) for v in f.get("epoch_train_s") or [])
@@ -548,7 +552,7 @@ def fit_profile(results: dict) -> str:
          f"thread(s), in one fresh process running the product's own pieces (`make_split`, `run_recipe` with "
          "`KerasTrainer`, `evaluate`, `model.save`) with timers around them (`benchmarks/fit_profile.py`). "
          f"{num(f.get('epochs_run'))} epoch(s) run; macro-F1 {num(f.get('macro_f1'), 3)}. Code profiled: {code}."), "",
-        table(["part", "seconds", "share", "what"], rows), "",
+        table(columns, rows), "",
         (f"- Training epochs alone: {num(f.get('epoch_samples_per_s'))} samples/s (first epoch included; later epochs "
          f"{num(f.get('later_epoch_samples_per_s'))}/s). Per epoch, training s: {epochs or '—'}; validation s: "
          f"{vals or '—'} (from {f.get('epoch_times_from')})."),
@@ -556,7 +560,11 @@ def fit_profile(results: dict) -> str:
          f"{pct(outside)} of the run. The shared CSV's loading and sampling ({num(f.get('data_load_s'), 2)} s) is not a "
          "part: a run gets its data from the store."),
         ("- Before/after: the same profile runs against another checkout (`PYTHONPATH=<checkout> python "
-         "benchmarks/fit_profile.py --out FILE`; see the module's docstring).")])
+         "benchmarks/fit_profile.py --out FILE`; see the module's docstring)"
+         + (f"; the *before* columns profiled commit {str(before.get('core_commit') or '?')[:10]} (Keras `model.fit` "
+            "on a generator-fed `tf.data` pipeline, Keras's step-by-step LSTM, a fresh process per run), "
+            f"macro-F1 {num(before.get('macro_f1'), 3)}, in the same session on the same machine."
+            if before else "."))])
 
 
 def write_report(out: Path, results: dict) -> Path:

@@ -21,6 +21,7 @@ from core.jobs.records import Status
 from core.jobs.store import Store
 from core.jobs.tasks import Ended, RunResult, RunTask
 
+
 class DatasetCache:
     """The worker's copy of the datasets it trains on, read once per dataset
     (a 10,000-row dataset takes ≈0.1 s to read: once per run adds up)."""
