@@ -316,3 +316,29 @@ def test_a_run_process_sends_its_latest_progress():
 
 def test_status_names_match_the_lifecycle():
     assert [s.value for s in Status] == ["queued", "running", "finished", "failed", "cancelled", "interrupted"]
+
+
+def test_with_every_slot_busy_the_worker_draws_the_next_runs_splits_ahead(store):
+    """A slot that frees up must not wait seconds for its next run's split: the
+    worker draws the splits of the next queued runs while the slots train,
+    one per loop, without claiming them."""
+    from core.data.split import SPLIT_VERSION
+    from core.jobs.runner import DatasetCache
+    from core.jobs.worker import Worker
+    from core.settings import Settings
+
+    class Busy:  # an executor whose slots are all taken
+        slots = 2
+
+        def free(self) -> int:
+            return 0
+
+    run_ids = queue_runs(store, tiny_data(), ("baseline",), seeds=3, training=TINY_TRAINING)
+    worker = Worker(store, Settings(workspace=store.root), Busy(), DatasetCache(store))
+    splits = store.root / "splits"
+    worker.prepare_next()
+    assert len(list(splits.glob(f"*-{SPLIT_VERSION}.npz"))) == 1  # one per loop
+    worker.prepare_next()
+    worker.prepare_next()
+    assert sorted(p.name.split("-s")[1][0] for p in splits.glob("*.npz")) == ["0", "1"]  # the next `slots` runs
+    assert [store.run(i).status for i in run_ids] == ["queued"] * 3

@@ -109,13 +109,18 @@ def read_split(path: Path) -> Split:
         return Split(stored["train"], stored["validation"], stored["test"], dropped)
 
 
+def split_cache_path(spec: SplitSpec, cache_dir: Path, dataset_id: str) -> Path:
+    """Where ``cached_split`` keeps the split of one dataset, seed and shares."""
+    name = f"{dataset_id}-s{spec.seed}-t{spec.test_share:g}-v{spec.validation_share:g}-{SPLIT_VERSION}.npz"
+    return Path(cache_dir) / name
+
+
 def cached_split(data: LabeledTexts, spec: SplitSpec, cache_dir: Path, dataset_id: str) -> Split:
     """``make_split``, computed once per dataset, seed and shares and then read
     from ``cache_dir``: the duplicate-aware stratified k-fold takes seconds on
     10k rows (sklearn's fold assignment loops over groups in Python), and every
     run of an experiment at that seed needs the very same split."""
-    name = f"{dataset_id}-s{spec.seed}-t{spec.test_share:g}-v{spec.validation_share:g}-{SPLIT_VERSION}.npz"
-    path = Path(cache_dir) / name
+    path = split_cache_path(spec, cache_dir, dataset_id)
     try:
         split = read_split(path)
         if split.n_rows() == len(data):

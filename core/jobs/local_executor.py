@@ -47,6 +47,7 @@ class LocalExecutor:
     name: str = "local"
     _slots: list[_Slot] = field(default_factory=list)
     _pending: list[RunTask] = field(default_factory=list)
+    _events: list = field(default_factory=list)  # from submit, handed out by the next poll
 
     # ----- what the worker calls -----
     def free(self) -> int:
@@ -58,12 +59,16 @@ class LocalExecutor:
         return {s.task.run_id for s in self._slots if s.task is not None} | {t.run_id for t in self._pending}
 
     def submit(self, task: RunTask) -> None:
+        """Hand a task over; it starts at once when a slot is free (so a new
+        process imports TensorFlow while the worker prepares the next task)."""
         self._pending.append(task)
+        self._events.extend(self._dispatch())
 
     def poll(self, timeout: float) -> list:
         """Dispatch waiting tasks, then collect events (waiting up to
         ``timeout`` seconds for the first one)."""
-        events: list = self._dispatch()
+        events: list = self._events + self._dispatch()
+        self._events = []
         conns = [s.conn for s in self._slots]
         ready = wait(conns, timeout=0 if events else timeout) if conns else (time.sleep(timeout) or [])
         for slot in list(self._slots):
@@ -77,7 +82,9 @@ class LocalExecutor:
         slot = self._slot_of(run_id)
         if slot is not None:
             slot.cancel.set()
-        self._pending = [t for t in self._pending if t.run_id != run_id]
+        if any(t.run_id == run_id for t in self._pending):  # not started yet: it ends now
+            self._pending = [t for t in self._pending if t.run_id != run_id]
+            self._events.append(Ended(run_id, Status.CANCELLED, "cancelled by the user", kind="cancelled"))
 
     def kill(self, run_id: int) -> None:
         """Stop the run's process now; the caller records how the run ended."""

@@ -38,21 +38,41 @@ class DatasetCache:
         return self._items[dataset_id]
 
 
+def _split_spec(spec, seed: int):
+    from core.data.split import SplitSpec
+
+    return SplitSpec(seed=seed, test_share=spec.test_share, validation_share=spec.validation_share)
+
+
 def task_for(store: Store, run_id: int, datasets: DatasetCache | None = None) -> RunTask:
     """The run as a self-contained task: its split is drawn (or read from the
     workspace's split cache) here, on the worker's side."""
-    from core.data.split import SplitSpec, cached_split
+    from core.data.split import cached_split
     from core.jobs.experiments import ExperimentSpec
 
     run = store.run(run_id)
     spec = ExperimentSpec.from_json(store.experiment(run.experiment_id)["spec"])
     data = (datasets or DatasetCache(store)).get(spec.dataset_id)
-    split = cached_split(data, SplitSpec(seed=run.seed, test_share=spec.test_share,
-                                         validation_share=spec.validation_share),
-                         store.root / "splits", spec.dataset_id)
+    split = cached_split(data, _split_spec(spec, run.seed), store.root / "splits", spec.dataset_id)
     return RunTask(run_id=run_id, experiment_id=run.experiment_id, recipe=run.recipe, seed=run.seed,
                    fingerprint=run.fingerprint, dataset_id=spec.dataset_id, settings=spec.settings, data=data,
                    split=split)
+
+
+def prepare_split(store: Store, run_id: int, datasets: DatasetCache) -> bool:
+    """Draw a queued run's split into the split cache ahead of its claim, so a
+    slot that frees up does not wait for it (a duplicate-aware split of 10,000
+    rows takes ≈3 s). Returns whether one was drawn."""
+    from core.data.split import cached_split, split_cache_path
+    from core.jobs.experiments import ExperimentSpec
+
+    run = store.run(run_id)
+    spec = ExperimentSpec.from_json(store.experiment(run.experiment_id)["spec"])
+    split_spec = _split_spec(spec, run.seed)
+    if split_cache_path(split_spec, store.root / "splits", spec.dataset_id).exists():
+        return False
+    cached_split(datasets.get(spec.dataset_id), split_spec, store.root / "splits", spec.dataset_id)
+    return True
 
 
 def write_result(store: Store, run_id: int, result: RunResult) -> None:

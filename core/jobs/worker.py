@@ -21,7 +21,7 @@ from pathlib import Path
 from core.jobs.lease import acquire_lease, release_lease, renew_lease
 from core.jobs.local_executor import LocalExecutor
 from core.jobs.processes import pid_alive
-from core.jobs.runner import DatasetCache, record_end, store_result, task_for
+from core.jobs.runner import DatasetCache, prepare_split, record_end, store_result, task_for
 from core.jobs.store import Status, Store
 from core.jobs.tasks import Beat, Done, Ended, Started
 from core.jobs.training import failure
@@ -116,6 +116,18 @@ class Worker:
                 continue
             self.executor.submit(task)
 
+    def prepare_next(self) -> None:
+        """With every slot busy, draw the split of one of the next queued runs
+        (at most one per loop, so events keep flowing)."""
+        if self.executor.free() > 0:
+            return
+        for run in sorted(self.store.runs(status=Status.QUEUED), key=lambda r: r.id)[: self.executor.slots]:
+            try:
+                if prepare_split(self.store, run.id, self.datasets):
+                    return
+            except Exception:  # its claim will fail it with a message; nothing to do ahead of that
+                continue
+
     def serve_predictions(self) -> None:
         from core.jobs.predict_service import serve_pending
 
@@ -161,6 +173,7 @@ def run_worker(workspace: str | Path | None = None, *, slots: int | None = None,
             worker.police()
             worker.serve_predictions()
             worker.claim()
+            worker.prepare_next()
             if until_idle and not worker.executor.running() and not store.runs(status=Status.QUEUED):
                 break
     finally:
