@@ -25,7 +25,7 @@ def test_four_sessions_submit_at_once_while_two_runs_train(tmp_path, workers):
     root = tmp_path / "workspace"
     store = Store(root)
     training = queue_runs(store, tiny_data(), ("baseline", "class_weight"),
-                          training={"epochs": 200, "batch_size": 2, "patience": 200, "vocab_size": 200,
+                          training={"epochs": 5000, "batch_size": 2, "patience": 5000, "vocab_size": 200,
                                     "max_len": 16, "embedding_dim": 4, "units": 4})
     worker = workers.start(root, "--slots", "2")
     wait_for(lambda: all(store.run(i).status == "running" and store.run(i).progress for i in training), 120,

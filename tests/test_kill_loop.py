@@ -1,5 +1,5 @@
 """Reliability: ``scripts/kill_loop.py`` SIGKILLs 20 training processes
-mid-epoch and checks that no run and no finished file is lost."""
+mid-fit and checks that no run and no finished file is lost."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_twenty_kills_mid_epoch_lose_no_run(tmp_path):
     print(f"kill loop: {elapsed:.0f} s wall, {cpu_s:.0f} CPU-seconds, load average {load_before:.1f} at the start")
     assert result.returncode == 0, out + result.stderr[-3000:]
     assert "RESULT: OK" in out
-    assert f"kills: {KILLS} of {KILLS} (SIGKILL mid-epoch" in out
+    assert f"kills: {KILLS} of {KILLS} (SIGKILL mid-fit" in out
     assert re.search(rf"interrupted: {KILLS}, re-queued: {KILLS}, then finished: 2/2", out), out
     assert re.search(r"runs: 6 total, 6 finished, runs lost: 0", out), out
     assert re.search(r"files unchanged since their run finished: (\d+)/\1", out)
