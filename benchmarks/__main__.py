@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks import SECTIONS
@@ -34,6 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                                "(default: the repository root)")
     parser.add_argument("--datasets", default=None, help="the shared datasets folder (default: ../shared/datasets, "
                                                          "relative to the repository root)")
+    parser.add_argument("--quality-datasets", default=None,
+                        help="comma-separated subset of the quality section's datasets (e.g. sms_spam,vader_tweets); "
+                             "use with --out elsewhere: the section's keys are replaced, not merged")
     parser.add_argument("--fresh", action="store_true", help="empty the benchmark workspace first (no reused runs)")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
@@ -42,6 +46,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [s for s in args.sections if s not in SECTIONS]
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    unknown = sorted({k.strip() for k in (args.quality_datasets or "").split(",") if k.strip()}
+                     - set(config(False).quality_caps))
+    if unknown:
+        parser.error(f"--quality-datasets: unknown {', '.join(unknown)}; choose from "
+                     f"{', '.join(config(False).quality_caps)}")
     return args
 
 
@@ -73,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         empty_workspace(workspace)
     scratch = Path(tempfile.mkdtemp(prefix="imbalance-lab-bench-"))
-    ctx = Context(config(args.quick), out, datasets, workspace, scratch)
+    cfg = config(args.quick)
+    if args.quality_datasets:
+        keep = [k.strip() for k in args.quality_datasets.split(",") if k.strip()]
+        cfg = replace(cfg, quality_caps={k: cfg.quality_caps[k] for k in keep})
+    ctx = Context(cfg, out, datasets, workspace, scratch)
     command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
     machine = describe()
     failed: list[str] = []
