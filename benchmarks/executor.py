@@ -1,6 +1,6 @@
 """``python -m benchmarks.executor WORKSPACE [--threads N]``: execute queued
-runs one after another in this process with ``core.jobs.runner.execute_run`` — the
-very function a worker's run child calls — until the queue is empty.
+runs one after another in this process with ``core.jobs.runner.execute_and_record`` —
+the worker's own training and recording, without its processes — until the queue is empty.
 
 Used only by ``--quick`` for the quality section, where tiny runs would spend
 most of their time starting a process and importing TensorFlow; full runs
@@ -21,20 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from core.jobs.runner import execute_run
-    from core.jobs.store import Status, Store
+    from core.jobs.runner import execute_and_record
+    from core.jobs.store import Store
     from core.keras import train
-    from core.runs.types import Cancelled
 
     train.configure_threads(args.threads)
     store = Store(args.workspace)
     while (run := store.claim_next(os.getpid())) is not None:
-        try:
-            execute_run(store, run.id)
-        except Cancelled:
-            store.end_run(run.id, Status.CANCELLED, "cancelled")
-        except Exception as exc:  # the run fails, the executor goes on (as a worker would)
-            store.end_run(run.id, Status.FAILED, f"{type(exc).__name__}: {exc}")
+        execute_and_record(store, run.id)  # every outcome recorded as the worker records it; the loop goes on
     return 0
 
 

@@ -342,3 +342,18 @@ def test_with_every_slot_busy_the_worker_draws_the_next_runs_splits_ahead(store)
     worker.prepare_next()
     assert sorted(p.name.split("-s")[1][0] for p in splits.glob("*.npz")) == ["0", "1"]  # the next `slots` runs
     assert [store.run(i).status for i in run_ids] == ["queued"] * 3
+
+
+def test_a_result_for_a_run_that_ended_meanwhile_is_dropped_and_the_worker_goes_on(store):
+    """A run cancelled or interrupted while its result travelled back keeps
+    its status; writing the late result raises nothing in the worker."""
+    from core.jobs.runner import store_result, task_for
+    from core.jobs.training import train_run
+
+    (run_id,) = queue_runs(store, tiny_data(), ("baseline",), training=TINY_TRAINING)
+    store.claim_next(os.getpid())
+    result = train_run(task_for(store, run_id))
+    store.end_run(run_id, Status.CANCELLED, "cancelled by the user (stopped after the grace period)")
+    store_result(store, run_id, result)
+    assert store.run(run_id).status == "cancelled"
+    assert list((store.root / "runs").iterdir()) == [] and list((store.root / "tmp").iterdir()) == []

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from core.data.dataset import LabeledTexts
+from core.errors import InputError
 from core.files import atomic_write_json
 from core.jobs.records import Status
 from core.jobs.store import Store
@@ -119,11 +120,17 @@ def record_end(store: Store, ended: Ended) -> bool:
 
 
 def store_result(store: Store, run_id: int, result: RunResult) -> None:
-    """``write_result``, with a failure to write recorded as the run's outcome."""
+    """``write_result``, with a failure to write recorded as the run's outcome;
+    the worker that calls it goes on serving whatever happens here."""
     try:
         write_result(store, run_id, result)
+    except InputError:
+        pass  # the run ended otherwise meanwhile (cancelled, interrupted): its status says so, the result is dropped
     except OSError as exc:
         record_end(store, Ended(run_id, Status.FAILED, str(exc), kind="files", trace=traceback.format_exc()))
+    except Exception as exc:  # our bug: the trace in the run's log, a sentence for the user
+        record_end(store, Ended(run_id, Status.FAILED, f"{type(exc).__name__}: {exc}", kind="bug",
+                                trace=traceback.format_exc()))
 
 
 def execute_run(store: Store, run_id: int, *, report: Callable[[dict], None] | None = None,

@@ -63,6 +63,7 @@ class Worker:
     executor: LocalExecutor
     datasets: DatasetCache
     cancel_seen: dict[int, float] = field(default_factory=dict)
+    prepared: set[int] = field(default_factory=set)  # queued runs whose split was looked at ahead of their claim
     stopping: bool = False
 
     def handle(self, event) -> None:
@@ -121,7 +122,9 @@ class Worker:
         (at most one per loop, so events keep flowing)."""
         if self.executor.free() > 0:
             return
-        for run in sorted(self.store.runs(status=Status.QUEUED), key=lambda r: r.id)[: self.executor.slots]:
+        queued = sorted(self.store.runs(status=Status.QUEUED), key=lambda r: r.id)[: self.executor.slots]
+        for run in (r for r in queued if r.id not in self.prepared):
+            self.prepared.add(run.id)
             try:
                 if prepare_split(self.store, run.id, self.datasets):
                     return
