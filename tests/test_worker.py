@@ -144,7 +144,7 @@ def test_a_sigkilled_training_child_is_interrupted_and_can_be_requeued(tmp_path,
     from core.results.files import load_result
 
     store = Store(tmp_path / "ws")
-    (victim,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=16))
+    (victim,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=60, patience=60))
     (survivor,) = queue_runs(store, tiny_data(), ("class_weight",), training=TINY_TRAINING)
     worker = workers.start(store.root, "--until-idle")
     run = wait_for(lambda: mid_epoch(store, victim), 90, "the first run to train")

@@ -53,10 +53,13 @@ def queue_runs(store: Store, data, recipes: tuple[str, ...], *, seeds: int = 1, 
 
 
 def mid_epoch(store: Store, run_id: int):
-    """The run, if its child is training and has reported a batch before the end of an epoch."""
+    """The run, if its process is training with more of the fit to come: inside an
+    epoch, or between two (progress goes out at most once a second, so in a warm
+    process the latest report is often an epoch's end while the next one trains)."""
     run = store.run(run_id)
     p = run.progress or {}
-    if run.status == "running" and run.pid and p.get("stage") == "fit" and p.get("batch", 0) < p.get("batches", 0):
+    if run.status == "running" and run.pid and p.get("stage") == "fit" and (
+            p.get("batch", 0) < p.get("batches", 0) or p.get("epoch", 0) < p.get("epochs", 0)):
         return run
     assert run.status in ("queued", "running"), f"run {run_id} ended {run.status} before it could be caught: {run}"
     return None
