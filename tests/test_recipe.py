@@ -61,3 +61,22 @@ def test_raising_a_strategys_version_changes_only_its_runs_fingerprints(monkeypa
     after = {r: run_fingerprint(spec, r, 0) for r in ("augment", "focal", "baseline")}
     assert after["augment"] != before["augment"]
     assert after["focal"] == before["focal"] and after["baseline"] == before["baseline"]
+
+
+def test_an_experiment_keeps_the_split_version_it_was_made_with():
+    """New experiments draw by today's split version; one stored before the field existed reads as version 2,
+    and the version is part of every run's fingerprint (runs drawn differently are never reused)."""
+    from dataclasses import replace
+
+    from core.data.split import SPLIT_VERSION
+    from core.jobs.experiments import ExperimentSpec, run_fingerprint
+
+    spec = ExperimentSpec(dataset_id="d", recipes=("focal",))
+    assert spec.split_version == SPLIT_VERSION == 3
+    stored = spec.to_json()
+    assert ExperimentSpec.from_json(stored) == spec
+    del stored["split_version"]
+    old = ExperimentSpec.from_json(stored)
+    assert old.split_version == 2
+    assert run_fingerprint(old, "focal", 0) != run_fingerprint(spec, "focal", 0)
+    assert run_fingerprint(replace(old, split_version=3), "focal", 0) == run_fingerprint(spec, "focal", 0)

@@ -162,10 +162,10 @@ def test_the_split_version_is_bumped_so_splits_cached_by_older_code_are_not_reus
     pool = np.flatnonzero(parts == TRAIN)
     np.savez(tmp_path / "ds-s0-t0.2-v0.1-1.npz", train=pool[4:], validation=pool[:4],
              test=np.flatnonzero(parts == TEST))
-    assert split_module.SPLIT_VERSION == 2
+    assert split_module.SPLIT_VERSION == 3
     split = split_module.cached_split(data, spec, tmp_path, "ds")
     assert split.dropped.tolist() == [3] and 3 not in split.train and 3 not in split.validation
-    assert (tmp_path / "ds-s0-t0.2-v0.1-2.npz").is_file()
+    assert (tmp_path / "ds-s0-t0.2-v0.1-3.npz").is_file()
     again = split_module.cached_split(data, spec, tmp_path, "ds")
     assert again.dropped.tolist() == [3] and np.array_equal(again.train, split.train)
 
@@ -203,3 +203,63 @@ def test_validation_rows_change_the_dataset_id_and_train_test_parts_do_not_need_
     train_test = with_parts(data, [TRAIN, TEST] * 5)
     with_validation = with_parts(data, [VALIDATION, TEST] + [TRAIN, TEST] * 4)
     assert len({data.fingerprint(), train_test.fingerprint(), with_validation.fingerprint()}) == 3
+
+
+def test_each_class_is_held_out_in_proportion_and_small_classes_reach_every_part():
+    data = labeled({"a": 1000, "b": 300, "c": 30, "d": 4, "e": 2})
+    for seed in range(5):
+        split = make_split(data, SplitSpec(seed=seed, test_share=0.2, validation_share=0.1))
+        for c, n in enumerate((1000, 300, 30, 4, 2)):
+            test, validation = np.sum(data.y[split.test] == c), np.sum(data.y[split.validation] == c)
+            if n >= 30:  # as close to the shares as whole rows allow
+                assert abs(test - 0.2 * n) <= 1 and abs(validation - 0.1 * n) <= 1, (seed, c, test, validation)
+            assert test >= 1 and np.sum(data.y[split.train] == c) >= 1, (seed, c)
+        assert sum(split.sizes().values()) == len(data)
+
+
+def test_the_split_draws_differently_by_seed_for_every_class():
+    data = labeled({"a": 200, "b": 40})
+    tests = [make_split(data, SplitSpec(seed=seed)).test for seed in range(3)]
+    for c in (0, 1):
+        chosen = [set(t[data.y[t] == c].tolist()) for t in tests]
+        assert chosen[0] != chosen[1] and chosen[1] != chosen[2]
+
+
+def test_a_group_counts_for_its_most_common_label_and_stays_whole():
+    texts = [f"text {i}" for i in range(200)] + ["noisy duplicate"] * 7
+    y = np.array([i % 2 for i in range(200)] + [1, 1, 1, 1, 1, 0, 0])
+    data = LabeledTexts(tuple(texts), y, ("a", "b"))
+    for seed in range(10):
+        split = make_split(data, SplitSpec(seed=seed))
+        homes = [name for name in ("train", "validation", "test") if set(getattr(split, name)) & set(range(200, 207))]
+        assert len(homes) == 1 and set(range(200, 207)) <= set(getattr(split, homes[0]))
+
+
+def test_split_version_2_still_draws_what_it_drew(tmp_path):
+    """Experiments submitted before version 3 keep their draw: sklearn's StratifiedGroupKFold, first fold."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from core.data.split import cached_split
+
+    data = labeled({"a": 60, "b": 140})
+    groups = duplicate_groups(data.texts)
+    rows = np.arange(len(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pool, test = next(StratifiedGroupKFold(5, shuffle=True, random_state=4).split(rows, data.y, groups))
+        kept, held = next(StratifiedGroupKFold(8, shuffle=True, random_state=4 + 10_007).split(
+            pool, data.y[pool], groups[pool]))
+    old = make_split(data, SplitSpec(seed=4, version=2))
+    assert old.test.tolist() == sorted(test) and old.validation.tolist() == sorted(pool[held])
+    assert not np.array_equal(make_split(data, SplitSpec(seed=4)).test, old.test)
+    cached = cached_split(data, SplitSpec(seed=4, version=2), tmp_path, "ds")
+    assert (tmp_path / "ds-s4-t0.2-v0.1-2.npz").is_file() and np.array_equal(cached.test, old.test)
+
+
+def test_a_split_version_the_code_cannot_draw_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="split version 9"):
+        SplitSpec(version=9)

@@ -201,10 +201,13 @@ def test_merge_effect_finds_the_merge_experiment(upgraded):
 def test_the_stored_dataset_and_splits_of_old_experiments_stay_readable(v0):
     """The fixture's dataset (stored before split parts; no split column) loads and profiles, and the splits
     its experiments cached under SPLIT_VERSION 1 still read: they hold the very test rows its runs scored,
-    and today's split (a new file under the bumped version) draws the same rows, so runs added to those
-    experiments stay paired by seed with the old ones."""
+    and the split today's worker gives those experiments' runs (drawn by split version 2, which they keep
+    although new experiments draw by a later version) has the same rows, so runs added to those experiments
+    stay paired by seed with the old ones."""
     from core.data.profile import compute_profile, parts_table
-    from core.data.split import SPLIT_VERSION, SplitSpec, cached_split, read_split
+    from core.data.split import SPLIT_VERSION, read_split
+    from core.jobs.experiments import ExperimentSpec
+    from core.jobs.runner import task_for
 
     upgraded = Store(v0)
     data = upgraded.load_dataset(DATASET)
@@ -212,7 +215,7 @@ def test_the_stored_dataset_and_splits_of_old_experiments_stay_readable(v0):
     profile = compute_profile(data, test_share=0.2, validation_share=0.1)
     assert profile.parts.fixed == () and parts_table(profile)[-1] == {
         "class": "all", "train ≈": 154, "validation ≈10%": 22, "test ≈20%": 44}
-    assert SPLIT_VERSION > 1
+    assert SPLIT_VERSION > 2 and ExperimentSpec.from_json(upgraded.experiment(1)["spec"]).split_version == 2
     for seed in (0, 1):
         old = read_split(upgraded.root / "splits" / f"{DATASET}-s{seed}-t0.2-v0.1-1.npz")
         assert old.n_rows() == len(data) and len(old.dropped) == 0
@@ -221,8 +224,8 @@ def test_the_stored_dataset_and_splits_of_old_experiments_stay_readable(v0):
                 predictions = load_predictions(upgraded, run.result_dir)
                 assert np.array_equal(predictions["test_rows"], old.test), run.id
                 assert np.array_equal(predictions["y_true"], data.y[old.test]), run.id
-        new = cached_split(data, SplitSpec(seed=seed), upgraded.root / "splits", DATASET)
-        assert (upgraded.root / "splits" / f"{DATASET}-s{seed}-t0.2-v0.1-{SPLIT_VERSION}.npz").is_file()
+        new = task_for(upgraded, next(r.id for r in upgraded.runs(experiment=1) if r.seed == seed)).split
+        assert (upgraded.root / "splits" / f"{DATASET}-s{seed}-t0.2-v0.1-2.npz").is_file()
         for part in ("train", "validation", "test"):
             assert np.array_equal(getattr(new, part), getattr(old, part)), (seed, part)
 

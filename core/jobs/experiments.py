@@ -36,6 +36,8 @@ class ExperimentSpec:
     validation_share: float = _default("validation_share")
     references: tuple[str, ...] = ALWAYS
     name: str = ""
+    # how its splits are drawn (``core.data.split``): kept for the experiment's life so later runs stay paired
+    split_version: int = SPLIT_VERSION
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -48,6 +50,7 @@ class ExperimentSpec:
         payload["settings"] = TrainSettings.from_json(payload.get("settings", {}))
         payload["recipes"] = tuple(payload.get("recipes", (BASELINE,)))
         payload["references"] = tuple(payload.get("references", ALWAYS))
+        payload.setdefault("split_version", 2)  # stored before the field: drawn by split version 2
         return cls(**payload)
 
 
@@ -90,7 +93,7 @@ def run_fingerprint(spec: ExperimentSpec, recipe: str, seed: int) -> str:
     (``RESULTS_VERSION``)."""
     full = [] if is_reference(recipe) else [dict(name=s.name, **s.values, **s.inputs()) for s in build(recipe)]
     payload = {
-        "dataset": spec.dataset_id, "split": [spec.test_share, spec.validation_share, SPLIT_VERSION], "recipe": recipe,
+        "dataset": spec.dataset_id, "split": [spec.test_share, spec.validation_share, spec.split_version], "recipe": recipe,
         "params": full, "settings": None if is_reference(recipe) else spec.settings.to_json(), "seed": seed,
         "versions": library_versions(), "results_version": RESULTS_VERSION,
     }
