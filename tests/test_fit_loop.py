@@ -191,6 +191,35 @@ def test_same_seed_same_outputs_whatever_ran_before(data):
     assert np.allclose(again.proba, a1.test.proba, atol=1e-6)
 
 
+def test_a_pooled_model_trains_exactly_as_a_new_one(data):
+    """A warm process's pool hands a later run an earlier run's model and traced
+    step, started from the later run's own initial values: the same history and
+    predictions as a new model, for runs of the same seed (recipes of one seed
+    share the encoder, hence the model's shape) and the same one again. A model
+    taken and not given back is never handed out twice, even within a run
+    (an ensemble's members each get their own)."""
+    split = make_split(data, SplitSpec(seed=0))
+
+    def history(out):
+        return [{k: v for k, v in h.items() if not k.endswith("_s")} for h in out.fitted.history]
+
+    pool = train.ModelPool()
+    fresh = {r: run_recipe(data, split, build(r), SETTINGS, 0, trainer=KerasTrainer()) for r in ("baseline", "random_oversample")}
+    for recipe in ("baseline", "random_oversample", "baseline"):
+        trainer = KerasTrainer(pool=pool)
+        out = run_recipe(data, split, build(recipe), SETTINGS, 0, trainer=trainer)
+        assert np.array_equal(out.test.proba, fresh[recipe].test.proba), recipe
+        assert history(out) == history(fresh[recipe]), recipe
+        trainer.give_back()
+    assert pool.reused == 2
+    trainer = KerasTrainer(pool=pool)
+    members = run_recipe(data, split, build("easy_ensemble(members=2)"), SETTINGS, 0, trainer=trainer)
+    models = [t.model for t in trainer._taken]
+    assert len(models) == 2 and models[0] is not models[1] and members.test.proba.shape[0] == len(split.test)
+    trainer.give_back()
+    assert pool.reused == 3  # one idle model for two members: the second is new
+
+
 CHILD = """
 import hashlib, sys
 import numpy as np

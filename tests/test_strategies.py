@@ -21,7 +21,7 @@ def setup():
 
     data = labeled({"bad": 50, "ok": 120, "good": 720}, ordinal=True)
     split = make_split(data, SplitSpec(seed=0))
-    settings = TrainSettings(epochs=3, batch_size=32, patience=3, vocab_size=200, max_len=16, embedding_dim=8,
+    settings = TrainSettings(epochs=4, batch_size=32, patience=4, vocab_size=200, max_len=16, embedding_dim=8,
                              units=8, learning_rate=1e-2, dropout=0.0)
     return data, split, settings
 

@@ -65,28 +65,42 @@ def train_run(task: RunTask, *, report: Callable[[dict], None] | None = None,
         result = RunResult(summary, evaluation.to_json(), _metrics_rows(evaluation),
                            _predictions(split.test, data.y[split.test], y_pred, proba))
     else:
+        from core.keras.train import PROCESS_POOL
         from core.keras.trainer import KerasTrainer
-        from core.runs.pipeline import run_recipe
-        from core.strategies.registry import build
 
-        out = run_recipe(data, split, build(task.recipe), task.settings, task.seed, trainer=KerasTrainer(),
-                         progress=report, should_stop=should_stop)
-        # The minority is the rarest class of the training split, not of the resampled rows
-        # (oversampling to equal sizes would otherwise make the largest class the "minority").
-        evaluation = evaluate(out.test.y, out.test.proba, out.y_pred, out.classes,
-                              train_counts=np.array(out.split_class_counts),
-                              ordinal=data.ordinal and not out.fitted.info.get("unordered", False))
-        summary.update(classes=list(out.classes), kind="lstm", fit_seconds=out.fit_seconds,
-                       fit_started=out.fit_started, trained_samples=out.trained_samples, train_size=out.train_size,
-                       train_class_counts=out.train_class_counts, split_class_counts=out.split_class_counts,
-                       decision=out.decision.to_json(), head=out.head.to_json(), notes=out.notes,
-                       merge_map=out.merge_map, artifacts={k: v for k, v in out.artifacts.items() if k != "augmented"})
-        result = RunResult(summary, evaluation.to_json(), _metrics_rows(evaluation),
-                           _predictions(out.test_rows, out.test.y, out.y_pred, out.test.proba),
-                           history=out.fitted.history, encoder=out.encoder.to_json(),
-                           model=_model_bytes(out.fitted.model), augmented=out.artifacts.get("augmented"))
+        trainer = KerasTrainer(pool=PROCESS_POOL)
+        try:
+            result, summary = _train_lstm(task, summary, trainer, report, should_stop)
+        finally:
+            trainer.give_back()  # the run's models are in its result's bytes now
     result.metrics[("overall", "fit_seconds")] = summary.get("fit_seconds", 0.0)
     return result
+
+
+def _train_lstm(task: RunTask, summary: dict, trainer, report, should_stop) -> tuple[RunResult, dict]:
+    """An LSTM recipe's run: ``run_recipe`` with ``trainer``, evaluated and packed."""
+    from core.runs.evaluate import evaluate
+    from core.runs.pipeline import run_recipe
+    from core.strategies.registry import build
+
+    data, split = task.data, task.split
+    out = run_recipe(data, split, build(task.recipe), task.settings, task.seed, trainer=trainer,
+                     progress=report, should_stop=should_stop)
+    # The minority is the rarest class of the training split, not of the resampled rows
+    # (oversampling to equal sizes would otherwise make the largest class the "minority").
+    evaluation = evaluate(out.test.y, out.test.proba, out.y_pred, out.classes,
+                          train_counts=np.array(out.split_class_counts),
+                          ordinal=data.ordinal and not out.fitted.info.get("unordered", False))
+    summary.update(classes=list(out.classes), kind="lstm", fit_seconds=out.fit_seconds,
+                   fit_started=out.fit_started, trained_samples=out.trained_samples, train_size=out.train_size,
+                   train_class_counts=out.train_class_counts, split_class_counts=out.split_class_counts,
+                   decision=out.decision.to_json(), head=out.head.to_json(), notes=out.notes,
+                   merge_map=out.merge_map, artifacts={k: v for k, v in out.artifacts.items() if k != "augmented"})
+    result = RunResult(summary, evaluation.to_json(), _metrics_rows(evaluation),
+                       _predictions(out.test_rows, out.test.y, out.y_pred, out.test.proba),
+                       history=out.fitted.history, encoder=out.encoder.to_json(),
+                       model=_model_bytes(out.fitted.model), augmented=out.artifacts.get("augmented"))
+    return result, summary
 
 
 def failure(run_id: int, exc: BaseException) -> Ended:

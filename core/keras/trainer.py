@@ -15,7 +15,20 @@ from core.runs.types import Fitted, Outputs, RunContext, TrainingSet
 
 
 class KerasTrainer:
-    """Implements ``core.runs.types.Trainer`` with the functions of ``core.keras.train``."""
+    """Implements ``core.runs.types.Trainer`` with the functions of ``core.keras.train``.
+
+    With a ``pool`` (``train.PROCESS_POOL`` in a warm run process) fits reuse
+    earlier runs' models and traced steps; ``give_back`` returns them once the
+    run's result is built (its models are not used after that)."""
+
+    def __init__(self, pool: train.ModelPool | None = None):
+        self.pool = pool
+        self._taken: list[train.Trainable] = []
+
+    def give_back(self) -> None:
+        if self.pool is not None:
+            self.pool.give_back(self._taken)
+        self._taken = []
 
     def seed_everything(self, seed: int) -> None:
         train.seed_everything(seed)
@@ -25,7 +38,8 @@ class KerasTrainer:
 
     def fit(self, ctx: RunContext, train_set: TrainingSet, *, stage: str = "fit", seed_offset: int = 0,
             epochs: int | None = None) -> Fitted:
-        return train.fit(ctx, train_set, stage=stage, seed_offset=seed_offset, epochs=epochs)
+        return train.fit(ctx, train_set, stage=stage, seed_offset=seed_offset, epochs=epochs, pool=self.pool,
+                         taken=self._taken)
 
     def outputs(self, ctx: RunContext, model: keras.Model, rows: np.ndarray) -> Outputs:
         return train.outputs(ctx, model, rows)
