@@ -9,9 +9,10 @@ tutorial pipeline of the throughput section, the thing we compare against.
 
 Sections (one module each): ``throughput`` (incl. fraction of peak and the
 bare step), ``fit_profile`` (where one run's time goes), ``experiment``, ``ui``
-(incl. the 100k-row profile), ``memory``, ``quality``, ``scaling``. Every
-section but quality trains at the fixed ``benchmarks.config.BENCHMARK_SETTINGS``;
-quality at the product defaults. Definitions of throughput, FLOPs and peak are those of
+(incl. the 100k-row profile), ``memory``, ``quality``, ``scaling``, ``protocol``
+(how the training defaults were chosen, on validation rows). Every section but
+quality trains at the fixed ``benchmarks.config.BENCHMARK_SETTINGS`` (the
+protocol's candidates start from them); quality at the product defaults. Definitions of throughput, FLOPs and peak are those of
 docs/architecture.md ("Definitions").
 """
 
@@ -49,4 +50,4 @@ def extra_recipes_for(dataset_key: str) -> tuple[str, ...]:
     return tuple(r for r in EXTRA_RECIPES if dataset_key in EXTRA_RECIPE_DATASETS.get(r, (dataset_key,)))
 
 
-SECTIONS = ("throughput", "fit_profile", "experiment", "ui", "memory", "quality", "scaling")
+SECTIONS = ("throughput", "fit_profile", "experiment", "ui", "memory", "quality", "scaling", "protocol")

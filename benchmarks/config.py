@@ -55,6 +55,9 @@ class Config:
     scaling_sizes: dict[str, int]  # label -> rows
     scaling_seeds: int = 2
     worker_timeout_s: float = 4 * 3600
+    protocol_seeds: int = 2  # the training-defaults protocol (issue 16): seeds per candidate and dataset
+    protocol_datasets: tuple[str, ...] | None = None  # None: every quality dataset
+    protocol_candidates: tuple[str, ...] | None = None  # None: every candidate of benchmarks.protocol
 
 
 FULL = Config(
@@ -66,7 +69,7 @@ FULL = Config(
     ui_display_seeds=2, ui_display_references=True,
     ui_display_recipes=("baseline", "class_weight(scheme=balanced)"),
     ui_rows=10_000, memory_rows=10_000,
-    quality_seeds=3,
+    quality_seeds=5,  # the default seed count (issue 16)
     quality_caps={"sms_spam": None, "clothing_stars": 10_000, "vader_tweets": None, "banking77": None,
                   "reuters_r8": None},
     scaling_sizes={"1k": 1_000, "5k": 5_000, "20k": 20_000},
@@ -83,6 +86,7 @@ QUICK = Config(
     quality_caps={"sms_spam": 200, "clothing_stars": 200, "vader_tweets": 200, "banking77": 1000, "reuters_r8": 200},
     scaling_sizes={"1k": 150, "5k": 300, "20k": 600}, scaling_seeds=1,
     worker_timeout_s=900,
+    protocol_seeds=1, protocol_datasets=("sms_spam", "vader_tweets"), protocol_candidates=("current", "long_plateau"),
 )
 
 

@@ -80,11 +80,25 @@ class TrainSettings:
     units: int = 64
     learning_rate: float = 3e-3
     dropout: float = 0.2
+    lr_schedule: str = "constant"  # constant | plateau: halve the learning rate after 2 epochs without a better score
+    max_len_cap: int = 256  # the longest max_len the percentile rule may choose
+
+    def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)} (got {self.lr_schedule!r})")
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
 
     @classmethod
     def from_json(cls, payload: dict) -> "TrainSettings":
+        """Settings stored with an experiment. A field added since is given the
+        value that reproduces what the code did before it existed (not today's
+        default), so seeds added to an old experiment train as its first ones."""
         known = {k: v for k, v in payload.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        return cls(**{**BEFORE_FIELD_EXISTED, **known})
+
+
+LR_SCHEDULES = ("constant", "plateau")
+# TrainSettings fields added after experiments were stored, with the behaviour before them.
+BEFORE_FIELD_EXISTED = {"lr_schedule": "constant", "max_len_cap": 256}

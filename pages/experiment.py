@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import InputError
 from core.jobs.experiments import ExperimentSpec, canonical_recipe, estimate, submit
+from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
 from core.settings import TrainSettings, get_settings
 from core.strategies.recipe import Recipe, Step
@@ -91,6 +92,12 @@ def recipes_from(steps: list[Step], combine: bool, extra: str) -> list[str]:
     return recipes
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def settings_in_words(dataset_id: str, settings_json: dict) -> list[str]:
+    """What the training settings do to this dataset's texts, in sentences (cached per dataset and settings)."""
+    return training_in_words(TrainSettings.from_json(settings_json), store().load_dataset(dataset_id).texts)
+
+
 st.title("Experiment")
 dataset_id = current_dataset_id()
 if dataset_id is None:
@@ -112,14 +119,18 @@ extra = st.text_area("More recipes, one per line (recipe syntax)", placeholder="
 st.subheader("2. Training settings")
 defaults = TrainSettings()
 c = st.columns(4)
-seeds = c[0].number_input("Seeds", 1, get_settings().max_seeds, get_settings().default_seeds, help="3 seeds detect only large effects; "
-                          "use 5–10 to tell smaller differences from noise.")
+seeds = c[0].number_input("Seeds", 1, get_settings().max_seeds, get_settings().default_seeds,
+                          help=f"Default {get_settings().default_seeds}. 3 seeds detect only large effects; 5–10 tell "
+                          "differences of a few points of macro-F1 from noise (the power notes on Compare say how "
+                          "many a difference needs).")
 epochs = c[1].number_input("Epochs (max, early stopping)", 1, 100, defaults.epochs)
 batch = c[2].number_input("Batch size", 8, 1024, defaults.batch_size, step=8)
 patience = c[3].number_input("Early-stopping patience", 1, 20, defaults.patience)
 c = st.columns(4)
 vocab = c[0].number_input("Vocabulary size", 100, 200_000, defaults.vocab_size, step=1000)
-max_len = c[1].number_input("Sequence length (0 = auto, 95th percentile)", 0, 2000, 0)
+max_len = c[1].number_input("Sequence length (0 = auto, 95th percentile)", 0, 2000, 0,
+                            help=f"Words kept per text. Auto: the 95th percentile of the training texts' lengths, "
+                            f"at most {defaults.max_len_cap}.")
 units = c[2].number_input("LSTM units", 2, 1024, defaults.units)
 embedding = c[3].number_input("Embedding size", 2, 1024, defaults.embedding_dim)
 c = st.columns(4)
@@ -136,6 +147,7 @@ name = c[3].text_input("Name (optional)")
 recipes = recipes_from(steps, combine, extra)
 settings = TrainSettings(epochs=int(epochs), batch_size=int(batch), patience=int(patience), vocab_size=int(vocab),
                          max_len=int(max_len) or None, units=int(units), embedding_dim=int(embedding))
+st.markdown("\n".join(f"- {line}" for line in settings_in_words(dataset_id, settings.to_json())))
 spec = ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes), seeds=int(seeds), settings=settings,
                       test_share=float(test_share), validation_share=float(validation_share),
                       references=ALWAYS + tuple(extra_refs), name=name)

@@ -36,6 +36,7 @@ NUMBERS = (
     [f"throughput.{k}" for k in THROUGHPUT] + [f"throughput.sms.{k}" for k in THROUGHPUT]
     + [f"fit_profile.{p}_{k}" for p in PROFILE_PARTS for k in ("s", "share")] + ["fit_profile.total_s"]
     + ["throughput.fraction_of_peak", "throughput.peak_gflops", "experiment.wall_s", "experiment.runs",
+       "experiment.wall_s_defaults",
        "ui.p50_ms_while_training", "ui.p95_ms_while_training", "data.profile_100k_s", "memory.worker_peak_rss_mb",
        "memory.app_rss_mb", "scaling.slots_speedup", "ui.p95_ms_idle", "ui.page_switch.p95_ms",
        "ui.idle.page_switch.p95_ms", "quality.lstm_wins_with_extras"]
@@ -105,13 +106,19 @@ def test_quick_benchmark_writes_every_key_and_leaves_the_repo_alone(tmp_path):
     assert abs(sum(parts.values()) - flat["fit_profile.total_s"]) < 1e-6
     assert parts["import_tensorflow"] > 0 and parts["first_epoch"] > 0 and flat["fit_profile.epochs_run"] >= 1
     sections = results["meta"]["sections"]
-    assert set(sections) == {"throughput", "fit_profile", "experiment", "ui", "memory", "quality", "scaling"}
+    assert set(sections) == {"throughput", "fit_profile", "experiment", "ui", "memory", "quality", "scaling",
+                             "protocol"}
+    protocol = results["protocol"]
+    assert set(protocol["candidates"]) == {"current", "long_plateau"} and protocol["chosen"] in protocol["candidates"]
+    for key in ("sms_spam", "vader_tweets"):  # validation scores only: the protocol never reads test rows
+        for name in ("current", "long_plateau"):
+            assert 0 <= protocol[key][name]["val_macro_f1_mean"] <= 1 and protocol[key][name]["seeds"] == 1
     assert all(s["quick"] and "error" not in s for s in sections.values()), sections
 
     report = (out / "BENCHMARKS.md").read_text()
     for heading in ("## Machine and versions", "## 1. Throughput", "## 2. Fraction of peak", "## 3. A full experiment",
                     "## 4. Pages while training", "## 5. Memory", "## 6. Quality", "## 7. Scaling",
-                    "## 8. Fit profile", "### Training speed (issue 15)"):
+                    "## 8. Fit profile", "## 9. Training defaults", "### Training speed (issue 15)"):
         assert heading in report
     assert "Not run yet" not in report and "--quick" in report
     for figure in ("throughput.html", "quality.html"):

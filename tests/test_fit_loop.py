@@ -113,6 +113,38 @@ def test_early_stopping_keeps_the_best_epochs_weights(data, monkeypatch):
         assert np.array_equal(restored, best)
 
 
+@pytest.mark.parametrize("schedule,expected", [
+    ("plateau", [1e-2, 1e-2, 1e-2, 1e-2, 5e-3, 5e-3, 2.5e-3]),
+    ("constant", [1e-2] * 7)])
+def test_the_plateau_schedule_halves_the_learning_rate_after_two_stale_epochs(data, monkeypatch, schedule, expected):
+    """Scripted validation: epoch 2 is the best, then none better. The plateau
+    schedule halves the rate after epochs 4 and 6 (2 and 4 stale epochs), so
+    epochs 5–6 train at half and 7 at a quarter; patience 5 stops after epoch 7.
+    A later run on the same pooled model starts from the set rate again."""
+    scripted = iter([0.2, 0.6, 0.4, 0.5, 0.3, 0.5, 0.1])
+    rates = []
+    validate = train._validate
+
+    def scripted_validate(ctx, model, *args):
+        rates.append(float(model.optimizer.learning_rate.numpy()))  # the rate the epoch trained at
+        return next(scripted), validate(ctx, model, *args)[1]
+
+    monkeypatch.setattr(train, "_validate", scripted_validate)
+    settings = TrainSettings(**{**TINY_TRAINING, "epochs": 9, "patience": 5, "lr_schedule": schedule})
+    pool = train.ModelPool()
+    ctx, train_set = _context(data, settings)
+    taken = []
+    fitted = train.fit(ctx, train_set, pool=pool, taken=taken)
+    assert len(fitted.history) == 7 and np.allclose(rates, expected), rates
+    assert np.allclose([h["learning_rate"] for h in fitted.history], expected)  # the rate each epoch trained at
+    pool.give_back(taken)
+    monkeypatch.setattr(train, "_validate", lambda ctx, model, *args: (
+        rates.append(float(model.optimizer.learning_rate.numpy())) or 0.5, 0.0))
+    again, _ = _context(data, TrainSettings(**{**TINY_TRAINING, "epochs": 1}))
+    train.fit(again, train_set, pool=pool)
+    assert pool.reused == 1 and rates[-1] == pytest.approx(1e-2)
+
+
 def test_history_has_losses_and_timings_per_epoch(data):
     import time
 
@@ -121,9 +153,11 @@ def test_history_has_losses_and_timings_per_epoch(data):
     fitted = train.fit(ctx, train_set, stage="member 1/2")
     assert len(fitted.history) == 2
     for epoch, entry in enumerate(fitted.history, start=1):
-        assert set(entry) == {"stage", "epoch", "loss", "val_macro_f1", "val_loss", "train_s", "val_s"}
+        assert set(entry) == {"stage", "epoch", "loss", "val_macro_f1", "val_loss", "learning_rate", "train_s",
+                              "val_s"}
         assert entry["stage"] == "member 1/2" and entry["epoch"] == epoch
         assert all(np.isfinite(entry[k]) and entry[k] >= 0 for k in ("loss", "val_macro_f1", "val_loss", "train_s", "val_s"))
+        assert entry["learning_rate"] == pytest.approx(1e-2)
     assert before <= fitted.info["fit_started"] <= time.time()
     json.dumps(fitted.history)  # stored as history.json
 
@@ -256,3 +290,23 @@ def test_balanced_batches_and_other_heads_train(data, recipe, head):
     losses = [h["loss"] for h in out.fitted.history]
     assert len(losses) == 2 and all(np.isfinite(losses)) and losses[1] < losses[0]
     assert out.test.proba.shape == (len(split.test), data.n_classes)
+
+
+@pytest.mark.parametrize("recipe", ["baseline", "threshold"])
+def test_a_run_reports_its_validation_macro_f1_with_its_own_decision_rule(data, recipe):
+    """What choosing between recipes may look at: the final model and decision rule scored on the validation rows
+    (a tuned threshold included), stored with the run's metrics under the scope "validation"."""
+    from core.jobs.tasks import RunTask
+    from core.jobs.training import train_run
+    from core.runs.evaluate import macro_f1
+
+    split = make_split(data, SplitSpec(seed=0))
+    task = RunTask(run_id=1, experiment_id=1, recipe=recipe, seed=0, fingerprint="f", dataset_id="d",
+                   settings=SETTINGS, data=data, split=split)
+    result = train_run(task)
+    out = run_recipe(data, split, build(recipe), SETTINGS, 0, trainer=KerasTrainer())
+    validation = KerasTrainer().outputs(_context(data)[0], out.fitted.model, split.validation)
+    expected = macro_f1(validation.y, out.decision.apply(validation.proba, validation.raw))
+    assert out.validation_macro_f1 == pytest.approx(expected)
+    assert result.metrics[("validation", "macro_f1")] == pytest.approx(expected)
+    assert result.summary["validation_macro_f1"] == pytest.approx(expected)

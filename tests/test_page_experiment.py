@@ -54,3 +54,22 @@ def test_pretrained_vectors_with_a_missing_file_is_refused_with_the_path_and_no_
     assert not at.exception
     assert any("glove.txt is not a file on this machine" in e.value for e in at.error)
     assert len(store.runs()) == before
+
+
+def test_the_training_settings_are_said_in_words_for_this_dataset(empty_workspace):
+    """The sample dataset's texts, counted as the encoder counts them: the page says how many epochs at most, when a
+    run stops, and where texts are cut — and that moves with the settings typed in."""
+    from core.runs.lengths import word_counts
+    from core.settings import TrainSettings
+
+    at = through_app("pages/experiment.py")
+    said = " ".join(m.value for m in at.markdown)
+    defaults = TrainSettings()
+    assert f"at most {defaults.epochs} epochs" in said and f"improved for {defaults.patience} epochs" in said
+    store = Store(empty_workspace)
+    (dataset,) = store.datasets()
+    counts = word_counts(store.load_dataset(dataset["id"]).texts)
+    length = next(n for n in at.number_input if n.label.startswith("Sequence length"))
+    length.set_value(10).run()
+    said = " ".join(m.value for m in at.markdown)
+    assert f"cut after 10 words (set by hand): that cuts {int((counts > 10).sum()):,} of {len(counts):,} texts" in said

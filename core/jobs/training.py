@@ -95,8 +95,12 @@ def _train_lstm(task: RunTask, summary: dict, trainer, report, should_stop) -> t
                    fit_started=out.fit_started, trained_samples=out.trained_samples, train_size=out.train_size,
                    train_class_counts=out.train_class_counts, split_class_counts=out.split_class_counts,
                    decision=out.decision.to_json(), head=out.head.to_json(), notes=out.notes,
-                   merge_map=out.merge_map, artifacts={k: v for k, v in out.artifacts.items() if k != "augmented"})
-    result = RunResult(summary, evaluation.to_json(), _metrics_rows(evaluation),
+                   merge_map=out.merge_map, artifacts={k: v for k, v in out.artifacts.items() if k != "augmented"},
+                   validation_macro_f1=out.validation_macro_f1)
+    metrics = _metrics_rows(evaluation)
+    if out.validation_macro_f1 is not None:
+        metrics[("validation", "macro_f1")] = out.validation_macro_f1
+    result = RunResult(summary, evaluation.to_json(), metrics,
                        _predictions(out.test_rows, out.test.y, out.y_pred, out.test.proba),
                        history=out.fitted.history, encoder=out.encoder.to_json(),
                        model=_model_bytes(out.fitted.model), augmented=out.artifacts.get("augmented"))

@@ -53,16 +53,17 @@ def _vectorizer(*, max_tokens: int | None = None, vocabulary: list[str] | None =
     return TextVectorization(max_tokens=max_tokens, output_mode="int", ragged=True, vocabulary=vocabulary)
 
 
-def fit_encoder(train_texts: Sequence[str], *, vocab_size: int, max_len: int | None, length_percentile: float = 95.0,
-                max_len_cap: int = 256) -> Encoder:
+def fit_encoder(train_texts: Sequence[str], *, vocab_size: int, max_len: int | None, max_len_cap: int = 256) -> Encoder:
     """Adapt a Keras ``TextVectorization`` on the training texts only. Without an
-    explicit ``max_len``, use a high percentile of training token lengths."""
+    explicit ``max_len``, ``core.runs.lengths.auto_max_len`` of the training token counts."""
     layer = _vectorizer(max_tokens=vocab_size)
     layer.adapt(np.asarray(list(train_texts), dtype=object), batch_size=1024)
     vocabulary = tuple(layer.get_vocabulary())
     if max_len is None:
+        from core.runs.lengths import auto_max_len
+
         lengths = np.diff(layer(np.asarray(list(train_texts), dtype=object)).row_splits.numpy())
-        max_len = int(min(max_len_cap, max(8, np.ceil(np.percentile(lengths, length_percentile)))))
+        max_len = auto_max_len(lengths, max_len_cap)
     return Encoder(vocabulary, int(max_len))
 
 

@@ -57,7 +57,7 @@ def seed_everything(seed: int) -> None:
 
 def fit_text_encoder(ctx: RunContext, train_rows: np.ndarray) -> text.Encoder:
     return text.fit_encoder([ctx.data.texts[r] for r in train_rows], vocab_size=ctx.settings.vocab_size,
-                            max_len=ctx.settings.max_len)
+                            max_len=ctx.settings.max_len, max_len_cap=ctx.settings.max_len_cap)
 
 
 def encode_rows(ctx: RunContext, rows: np.ndarray) -> list[np.ndarray]:
@@ -89,6 +89,7 @@ class Trainable:
         self.model, self.key = model, key
         self.step, self.mean_loss = _train_step(model, n_targets)
         self._optimizer_start = [v.numpy() for v in model.optimizer.variables]
+        self._learning_rate = float(model.optimizer.learning_rate.numpy())
 
     def start_from(self, fresh: keras.Model) -> bool:
         """Take ``fresh``'s starting state (weights and random-seed states, the
@@ -101,6 +102,7 @@ class Trainable:
             a.assign(b)
         for v, start in zip(self.model.optimizer.variables, self._optimizer_start):
             v.assign(start)
+        self.model.optimizer.learning_rate = self._learning_rate  # a schedule may have lowered it
         self.mean_loss(reset=True)
         return True
 
@@ -206,6 +208,17 @@ def _train_step(model: keras.Model, n_targets: int):
     return step, mean_loss
 
 
+PLATEAU_EPOCHS, PLATEAU_FACTOR = 2, 0.5
+
+
+def _lower_on_plateau(model: keras.Model, stale_epochs: int) -> None:
+    """The "plateau" schedule (Keras's ``ReduceLROnPlateau(factor=0.5, patience=2)``
+    on validation macro-F1): halve the learning rate after every 2 epochs in a
+    row without a better score."""
+    if stale_epochs and stale_epochs % PLATEAU_EPOCHS == 0:
+        model.optimizer.learning_rate = float(model.optimizer.learning_rate.numpy()) * PLATEAU_FACTOR
+
+
 class _EarlyStopping:
     """Keras's ``EarlyStopping(monitor, mode="max", patience, restore_best_weights=True)``:
     the first epoch is the best so far; a later one must beat it strictly;
@@ -295,12 +308,15 @@ def fit(ctx: RunContext, train_set: TrainingSet, *, stage: str = "fit", seed_off
         val_f1, val_loss = _validate(ctx, model, val_padded, y_val, val_targets)
         now = time.perf_counter()
         history.append({"stage": stage, "epoch": epoch + 1, "loss": loss, "val_macro_f1": val_f1,
-                        "val_loss": val_loss, "train_s": val_started - epoch_started, "val_s": now - val_started})
+                        "val_loss": val_loss, "learning_rate": float(model.optimizer.learning_rate.numpy()),
+                        "train_s": val_started - epoch_started, "val_s": now - val_started})
         ctx.report(stage=stage, epoch=epoch + 1, epochs=epochs, batch=n_batches, batches=n_batches, loss=loss,
                    val_macro_f1=val_f1, history=history[-50:],
                    eta_s=round((now - started) / (epoch + 1) * (epochs - epoch - 1), 1))
         if stopper.should_stop(epoch, val_f1):
             break
+        if ctx.settings.lr_schedule == "plateau":
+            _lower_on_plateau(model, stopper.wait)
     stopper.restore()
     return Fitted(model, history, {"trained_samples": len(train_set) * len(history), "epochs_run": len(history),
                                    "fit_started": fit_started})

@@ -56,7 +56,8 @@ def export_name(experiment_id: int, what: str, extension: str) -> str:
 # ----- metrics as tables -----
 def metrics_frame(store: Store, experiment_id: int) -> pd.DataFrame:
     """Every stored metric of every finished run, long: experiment_id, run_id,
-    recipe, seed, scope ('overall' or 'class'), class, metric, value."""
+    recipe, seed, scope ('overall', 'class', or 'validation': the validation
+    rows' macro-F1 that choosing between recipes may use), class, metric, value."""
     results = experiment_results(store, experiment_id)
     m = results.metrics
     columns = ["experiment_id", "run_id", "recipe", "seed", "scope", "class", "metric", "value"]
@@ -65,7 +66,7 @@ def metrics_frame(store: Store, experiment_id: int) -> pd.DataFrame:
     is_class = m["scope"].str.startswith("class:")
     frame = pd.DataFrame({
         "experiment_id": int(experiment_id), "run_id": m["run_id"].astype(int), "recipe": m["recipe"],
-        "seed": m["seed"].astype(int), "scope": np.where(is_class, "class", "overall"),
+        "seed": m["seed"].astype(int), "scope": np.where(is_class, "class", m["scope"]),
         "class": np.where(is_class, m["scope"].str.slice(6), ""), "metric": m["name"],
         "value": pd.to_numeric(m["value"], errors="coerce"),
     })
@@ -95,13 +96,14 @@ def metrics_json(store: Store, experiment_id: int) -> str:
     for run in results.runs.itertuples(index=False):
         mine = frame[frame["run_id"] == run.id]
         overall = {r.metric: _number(r.value) for r in mine[mine["scope"] == "overall"].itertuples(index=False)}
+        validation = {r.metric: _number(r.value) for r in mine[mine["scope"] == "validation"].itertuples(index=False)}
         per_class: dict[str, dict[str, float | None]] = {}
         for r in mine[mine["scope"] == "class"].to_dict("records"):
             per_class.setdefault(r["class"], {})[r["metric"]] = _number(r["value"])
         # pandas turns a missing error into NaN once another run has one: not valid JSON
         runs.append({"run_id": int(run.id), "recipe": run.recipe, "seed": int(run.seed), "status": run.status,
                      "error": run.error if isinstance(run.error, str) else None, "overall": overall,
-                     "per_class": per_class})
+                     "validation": validation, "per_class": per_class})
     payload = {
         "format": METRICS_FORMAT,
         "experiment": {"id": int(experiment["id"]), "name": experiment["name"], "spec": experiment["spec"]},

@@ -20,6 +20,7 @@ import numpy as np
 from core.data.dataset import LabeledTexts
 from core.data.split import Split
 from core.errors import InputError
+from core.runs.evaluate import macro_f1
 from core.runs.heads import Head
 from core.runs.types import (
     ModelSpec,
@@ -82,6 +83,8 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
     decision = next((d for d in (s.decide(ctx, validation) for s in recipe) if d is not None), None)
     decision = decision or ctx.head.default_decision()
     test = trainer.outputs(ctx, fitted.model, split.test)
+    validation_f1 = macro_f1(validation.y, decision.apply(validation.proba, validation.raw)) \
+        if len(split.validation) else None
     return RunOutput(
         classes=ctx.data.classes, test_rows=split.test, test=test, y_pred=decision.apply(test.proba, test.raw),
         decision=decision, head=ctx.head, fitted=fitted, encoder=ctx.encoder, train_size=len(train_set),
@@ -89,6 +92,6 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
         split_class_counts=np.bincount(ctx.data.y[split.train], minlength=ctx.n_classes).tolist(),
         notes=ctx.notes, artifacts=ctx.artifacts,
         fit_seconds=fit_seconds, fit_started=fit_started, trained_samples=int(fitted.info.get("trained_samples", 0)),
-        merge_map=ctx.merge_map,
+        merge_map=ctx.merge_map, validation_macro_f1=validation_f1,
     )
 

@@ -211,3 +211,6 @@ class RunOutput:
     fit_started: float  # unix time the fit began (throughput windows start there)
     trained_samples: int  # training rows × epochs actually run, over all models fitted
     merge_map: dict[str, str] | None = None
+    # macro-F1 of the final model and decision rule on the validation rows (None without any): what
+    # choosing between recipes or settings may look at, since test rows must not be
+    validation_macro_f1: float | None = None
