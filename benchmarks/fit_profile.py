@@ -78,9 +78,10 @@ ROWS = 10_000
 # benchmarks.config.BENCHMARK_SETTINGS, spelled out so that this file runs against checkouts without it
 # (tests/test_benchmarks.py checks they are equal).
 BENCHMARK_SETTINGS = {"epochs": 10, "batch_size": 128, "patience": 2, "vocab_size": 20_000, "max_len": None,
-                      "embedding_dim": 64, "units": 64, "learning_rate": 3e-3, "dropout": 0.2}
+                      "embedding_dim": 64, "units": 64, "learning_rate": 3e-3, "dropout": 0.2,
+                      "lr_schedule": "constant", "max_len_cap": 256, "pooling": "last"}
 QUICK_SETTINGS = {"epochs": 1, "batch_size": 64, "patience": 1, "vocab_size": 2000, "max_len": 48,
-                  "embedding_dim": 16, "units": 16}  # benchmarks.config.TINY
+                  "embedding_dim": 16, "units": 16, "lr_schedule": "constant", "pooling": "last"}  # benchmarks.config.TINY
 PARTS = ("startup", "import_tensorflow", "import_product", "split", "encoder", "model_build", "first_epoch",
          "later_epochs", "validation", "fit_other", "predict", "evaluate", "save", "other")
 

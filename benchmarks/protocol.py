@@ -97,7 +97,17 @@ def run(ctx: Context) -> dict:
             spec = ExperimentSpec(dataset_id=dataset_id, recipes=(c.recipe,), seeds=seeds, settings=c.settings,
                                   name=f"benchmark protocol {key} {c.name}")
             experiments[(key, c.name)] = queue(store, spec, references=False)
-    runs = [r for e in experiments.values() for r in store.runs(experiment=e)]
+    # The product queues the baseline with every recipe; a recipe candidate's baseline is the plain candidate
+    # at the same settings, trained in that candidate's own experiment, so its copy is not trained twice.
+    plain = {(key, c.settings) for key, name in experiments for c in chosen_from
+             if c.name == name and c.recipe == "baseline"}
+    for (key, name), experiment_id in experiments.items():
+        c = next(c for c in chosen_from if c.name == name)
+        if c.recipe != "baseline" and (key, c.settings) in plain:
+            for r in store.runs(experiment=experiment_id, recipe="baseline", status=Status.QUEUED):
+                store.cancel(r.id)
+    runs = [r for e in experiments.values() for r in store.runs(experiment=e)
+            if not (r.status == Status.CANCELLED.value and r.recipe == "baseline")]
     to_train = sum(r.status == Status.QUEUED.value for r in runs)
     ctx.log(f"protocol: {len(runs)} runs, {len(runs) - to_train} reused from finished runs, {to_train} to train")
     if to_train:

@@ -42,7 +42,7 @@ NUMBERS = (
        "ui.idle.page_switch.p95_ms", "quality.lstm_wins_with_extras"]
     + [f"scaling.size.{size}.{k}" for size in ("1k", "5k", "20k") for k in ("wall_s", "samples_per_s")]
     + [f"scaling.slots.{slots}.{k}" for slots in ("1", "2") for k in ("wall_s", "samples_per_s")]
-    + [f"quality.{d}.{r}.{m}_mean" for d in DATASET_KEYS for r in RECIPES + ("pool",) for m in QUALITY_METRICS]
+    + [f"quality.{d}.{r}.{m}_mean" for d in DATASET_KEYS for r in RECIPES + ("pool(mode=last)",) for m in QUALITY_METRICS]
 )
 PRESENT = (  # may be null: std over a single --quick seed, a recipe no dataset favours
     [f"quality.{d}.{r}.{m}_std" for d in DATASET_KEYS for r in RECIPES for m in QUALITY_METRICS]

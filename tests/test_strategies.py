@@ -22,7 +22,7 @@ def setup():
     data = labeled({"bad": 50, "ok": 120, "good": 720}, ordinal=True)
     split = make_split(data, SplitSpec(seed=0))
     settings = TrainSettings(epochs=4, batch_size=32, patience=4, vocab_size=200, max_len=16, embedding_dim=8,
-                             units=8, learning_rate=1e-2, dropout=0.0)
+                             units=8, learning_rate=1e-2, dropout=0.0, lr_schedule="constant", pooling="last")
     return data, split, settings
 
 
@@ -314,3 +314,19 @@ def test_minority_recall_is_of_the_rarest_class_in_the_split_even_after_oversamp
     good = results.scores("class:good")["recall"]["random_oversample"][0]
     assert minority == bad
     assert bad != good  # otherwise the check above could not tell the two apart
+
+
+def test_a_pool_mode_the_settings_already_use_is_refused_at_submit(store):
+    """Max pooling is the default since issue 16, so ``pool`` (mode max) would train the baseline again: refused
+    with what to choose instead; the final state (``pool(mode=last)``) is a real alternative."""
+    from core.errors import InputError
+    from core.jobs.experiments import ExperimentSpec, validate
+    from core.settings import TrainSettings
+
+    dataset_id = store.add_dataset(labeled({"a": 20, "b": 20}), name="two classes")
+    with pytest.raises(InputError, match=r"already pool by max.*mean_max, last"):
+        validate(store, ExperimentSpec(dataset_id=dataset_id, recipes=("pool",)))
+    assert validate(store, ExperimentSpec(dataset_id=dataset_id, recipes=("pool(mode=last)",))).recipes == (
+        "baseline", "pool(mode=last)")
+    last = ExperimentSpec(dataset_id=dataset_id, recipes=("pool",), settings=TrainSettings(pooling="last"))
+    assert validate(store, last).recipes == ("baseline", "pool")

@@ -116,6 +116,11 @@ def validate(store: Store, spec: ExperimentSpec) -> ExperimentSpec:
         check_label_type(strategies, _LabelType(bool(data_info["ordinal"]), bool(data_info["has_target"])))
         for strategy in strategies:
             strategy.check()
+            if strategy.name == "pool" and strategy["mode"] == spec.settings.pooling:
+                raise InputError(f"{recipe}: the training settings already pool by {spec.settings.pooling}, so this "
+                                 "recipe would train the baseline again; choose another mode "
+                                 f"({', '.join(m for m in ('max', 'mean_max', 'last') if m != spec.settings.pooling)})"
+                                 " or drop it.")
         if recipe not in recipes:
             recipes.append(recipe)
     unknown = [r for r in spec.references if r not in REFERENCES]

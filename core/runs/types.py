@@ -43,7 +43,8 @@ class ModelSpec:
 
     @classmethod
     def from_settings(cls, settings: TrainSettings) -> "ModelSpec":
-        return cls(embedding_dim=settings.embedding_dim, units=settings.units, dropout=settings.dropout)
+        return cls(embedding_dim=settings.embedding_dim, units=settings.units, dropout=settings.dropout,
+                   pooling=settings.pooling)
 
 
 LOSS_KINDS = ("cross_entropy", "focal", "logit_adjusted", "mse", "huber", "cumulative_bce")
