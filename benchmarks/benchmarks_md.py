@@ -555,7 +555,9 @@ def protocol(results: dict) -> str:
                      num(means.get(name), 4), num(seconds.get(name), 1)])
     lines += [table(["candidate", "what", *keys, "mean", "fit s / run"], rows), "",
               "✔ = chosen; (n ep) = mean epochs run; = : the same runs as `long_plateau` (texts shorter than the "
-              f"old cap). Chosen: **`{pr.get('chosen')}`** (highest mean: `{pr.get('best')}`)."]
+              f"old cap). Chosen: **`{pr.get('chosen')}`** (highest mean: `{pr.get('best')}`).", "",
+              "The product defaults of the code that wrote this report (`TrainSettings()`): "
+              + ", ".join(f"{k} {_setting(v)}" for k, v in TrainSettings().to_json().items()) + "."]
     return "\n".join(lines)
 
 
