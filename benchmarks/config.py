@@ -78,7 +78,8 @@ FULL = Config(
 )
 
 QUICK = Config(
-    quick=True, settings=TINY, quality_settings=TINY, throughput_rows=600, sms_rows=400, throughput_seeds_per_slot=1,
+    quick=True, settings=TINY, quality_settings=replace(TINY, pooling=TrainSettings().pooling),  # as the defaults
+    throughput_rows=600, sms_rows=400, throughput_seeds_per_slot=1,
     bare_step_epochs=1,
     naive_batch=64, naive_length_cap=200, peak_n=1024, peak_min_seconds=0.3,
     experiment_rows=400, experiment_seeds=1, experiment_recipes=RECIPES[:2],

@@ -17,7 +17,6 @@ Keys: ``protocol.candidates.<name>`` (settings and recipe), ``protocol.<dataset>
 
 from __future__ import annotations
 
-import re
 import statistics
 from dataclasses import dataclass, replace
 
@@ -25,12 +24,13 @@ import numpy as np
 
 from benchmarks import datasets
 from benchmarks.context import Context
-from benchmarks.lab import cancel_leftovers, queue, serve
-from benchmarks.quality import execute_in_process
+from benchmarks.lab import queue
+from benchmarks.quality import drain, resumable_store
 from core.jobs.experiments import ExperimentSpec, canonical_recipe
 from core.jobs.store import Status
 from core.results.experiment_results import experiment_results
 from core.results.files import load_result
+from core.runs.lengths import word_counts
 from core.settings import TrainSettings
 
 TIE = 0.005
@@ -68,17 +68,13 @@ def candidates(base: TrainSettings, quick: bool = False) -> tuple[Candidate, ...
 
 
 def words_p95(texts) -> float:
-    """95th percentile of words per text, split as the encoder's standardisation does (lower case, punctuation
-    stripped, whitespace)."""
-    return float(np.percentile([len(re.sub(r"[^\w\s]", " ", t.lower()).split()) for t in texts], 95))
+    """95th percentile of words per text, counted as the encoder counts them."""
+    return float(np.percentile(word_counts(texts), 95))
 
 
 def run(ctx: Context) -> dict:
     cfg = ctx.config
-    store = ctx.persistent_store()
-    left = cancel_leftovers(store)
-    if left:
-        ctx.log(f"protocol: cancelled {left} runs left queued by an earlier, interrupted benchmark")
+    store = resumable_store(ctx, "protocol")
     base = cfg.settings  # BENCHMARK_SETTINGS: the product defaults before issue 16, written out
     seeds = cfg.protocol_seeds
     chosen_from = tuple(c for c in candidates(base, cfg.quick)
@@ -108,13 +104,7 @@ def run(ctx: Context) -> dict:
                 store.cancel(r.id)
     runs = [r for e in experiments.values() for r in store.runs(experiment=e)
             if not (r.status == Status.CANCELLED.value and r.recipe == "baseline")]
-    to_train = sum(r.status == Status.QUEUED.value for r in runs)
-    ctx.log(f"protocol: {len(runs)} runs, {len(runs) - to_train} reused from finished runs, {to_train} to train")
-    if to_train:
-        if cfg.quick:
-            execute_in_process(ctx, store)
-        else:
-            serve(store, ctx.logs("protocol"), timeout_s=cfg.worker_timeout_s)
+    drain(ctx, store, runs, "protocol")
 
     out: dict = {"candidates": {c.name: {"settings": c.settings.to_json(), "recipe": c.recipe, "note": c.note}
                                 for c in chosen_from},

@@ -107,12 +107,32 @@ def execute_in_process(ctx: Context, store) -> None:
             executor.stop()
 
 
-def run(ctx: Context) -> dict:
-    cfg = ctx.config
+def resumable_store(ctx: Context, section: str):
+    """The persistent benchmark workspace, with runs an interrupted benchmark left queued cancelled (re-queued,
+    their finished siblings reused by fingerprint, when the section submits its experiments again)."""
     store = ctx.persistent_store()
     left = cancel_leftovers(store)
     if left:
-        ctx.log(f"quality: cancelled {left} runs left queued by an earlier, interrupted benchmark")
+        ctx.log(f"{section}: cancelled {left} runs left queued by an earlier, interrupted benchmark")
+    return store
+
+
+def drain(ctx: Context, store, runs: list, section: str) -> int:
+    """Train the queued ones of ``runs`` (the product's worker; ``--quick``: in-process executors) and return how
+    many that was; finished ones were reused by fingerprint when their experiment was queued."""
+    to_train = sum(r.status == Status.QUEUED.value for r in runs)
+    ctx.log(f"{section}: {len(runs)} runs, {len(runs) - to_train} reused from finished runs, {to_train} to train")
+    if to_train:
+        if ctx.config.quick:
+            execute_in_process(ctx, store)
+        else:
+            serve(store, ctx.logs(section), timeout_s=ctx.config.worker_timeout_s)
+    return to_train
+
+
+def run(ctx: Context) -> dict:
+    cfg = ctx.config
+    store = resumable_store(ctx, "quality")
     experiments: dict[str, int] = {}
     info: dict[str, dict] = {}
     for key, cap in cfg.quality_caps.items():
@@ -127,13 +147,7 @@ def run(ctx: Context) -> dict:
                      "classes": data.n_classes, "split": spec_info.split,
                      "sampled": len(data) < len(full), "ordinal": data.ordinal}
     runs = [r for e in experiments.values() for r in store.runs(experiment=e)]
-    to_train = sum(r.status == Status.QUEUED.value for r in runs)
-    ctx.log(f"quality: {len(runs)} runs, {len(runs) - to_train} reused from finished runs, {to_train} to train")
-    if to_train:
-        if cfg.quick:
-            execute_in_process(ctx, store)
-        else:
-            serve(store, ctx.logs("quality"), timeout_s=cfg.worker_timeout_s)
+    to_train = drain(ctx, store, runs, "quality")
     out: dict = {}
     extras = tuple(canonical_recipe(r) for r in EXTRA_RECIPES)
     wins = wins_with_extras = 0
