@@ -38,12 +38,14 @@ BASELINE_STD_TARGET = 0.03
 
 def summarise(scores: dict, recipes: list[str], metrics: tuple[str, ...] = METRICS,
               validation: dict | None = None) -> dict:
-    """recipe -> {metric_mean, metric_std, seeds} from core.results.experiment_results' metric -> recipe -> seed -> value;
-    ``validation`` (the same shape, scope ``validation``) adds ``val_macro_f1_mean`` / ``_std``."""
+    """recipe -> {metric_mean, metric_std, seeds} from core.results.experiment_results'
+    metric -> recipe -> seed -> value; ``validation`` (the same shape, scope ``validation``)
+    adds ``val_macro_f1_mean`` / ``_std``."""
     table: dict[str, dict] = {}
     for recipe in recipes:
         row: dict = {}
-        for metric, source, name in [(m, scores, m) for m in metrics] + [("macro_f1", validation or {}, "val_macro_f1")]:
+        sources = [(m, scores, m) for m in metrics] + [("macro_f1", validation or {}, "val_macro_f1")]
+        for metric, source, name in sources:
             values = list(source.get(metric, {}).get(recipe, {}).values())
             row[f"{name}_mean"] = statistics.fmean(values) if values else None
             row[f"{name}_std"] = statistics.stdev(values) if len(values) > 1 else None
@@ -66,7 +68,7 @@ def verdict(table: dict, extras: tuple[str, ...] = ()) -> dict:
 
     lstm = [r for r in table if not is_reference(r)]
     fixed = [r for r in lstm if r not in extras]
-    best, overall = best_of(fixed), best_of(lstm)
+    best, overall, by_test = best_of(fixed), best_of(lstm), best_of(fixed, "macro_f1_mean")
     tfidf = table.get(TFIDF, {}).get("macro_f1_mean")
     base_std = (table.get("baseline") or {}).get("macro_f1_std")
 
@@ -76,7 +78,7 @@ def verdict(table: dict, extras: tuple[str, ...] = ()) -> dict:
     return {"best_recipe": best, "best_macro_f1": test_f1(best), "tfidf_macro_f1": tfidf,
             "best_val_macro_f1": (table.get(best) or {}).get("val_macro_f1_mean"),
             "best_beats_tfidf": beats(best),
-            "best_by_test": best_of(fixed, "macro_f1_mean"), "best_by_test_macro_f1": test_f1(best_of(fixed, "macro_f1_mean")),
+            "best_by_test": by_test, "best_by_test_macro_f1": test_f1(by_test),
             "best_with_extras": overall, "best_with_extras_macro_f1": test_f1(overall),
             "best_with_extras_beats_tfidf": beats(overall),
             "baseline_macro_f1_std": base_std,
