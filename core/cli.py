@@ -186,7 +186,7 @@ def _spec_from_toml(path: Path, store, settings, args):
     recipes += list(args.recipe)
     return ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes) or ("baseline",),
                           seeds=int(spec.get("seeds", args.seeds or settings.default_seeds)),
-                          settings=TrainSettings.from_json(spec.get("training", {})),
+                          settings=TrainSettings.from_user(spec.get("training", {}), where=f"{path}: [training]"),
                           test_share=float(spec.get("test_share", settings.test_share)),
                           validation_share=float(spec.get("validation_share", settings.validation_share)),
                           name=str(spec.get("name", args.name)))

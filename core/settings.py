@@ -97,6 +97,21 @@ class TrainSettings:
         return dict(self.__dict__)
 
     @classmethod
+    def from_user(cls, payload: dict, *, where: str = "[training]") -> "TrainSettings":
+        """Settings a user wrote (a spec file's ``[training]``): fields left out take today's defaults; an
+        unknown name or a bad value is refused with what is allowed."""
+        from core.errors import InputError
+
+        unknown = sorted(set(payload) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise InputError(f"{where}: unknown setting {', '.join(unknown)}; known: "
+                             f"{', '.join(cls.__dataclass_fields__)}.")
+        try:
+            return cls(**payload)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{where}: {exc}.") from None
+
+    @classmethod
     def from_json(cls, payload: dict) -> "TrainSettings":
         """Settings stored with an experiment. A field added since is given the
         value that reproduces what the code did before it existed (not today's

@@ -5,12 +5,12 @@ import json
 import streamlit as st
 
 from core.errors import InputError
-from core.jobs.experiments import ExperimentSpec, canonical_recipe, estimate, submit
+from core.jobs.experiments import ExperimentSpec, canonical_recipe, estimate, settings_conflict, submit
 from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
 from core.settings import TrainSettings, get_settings
 from core.strategies.recipe import Recipe, Step
-from core.strategies.registry import strategy_infos
+from core.strategies.registry import form_value, strategy_infos
 from pages.common import (
     current_dataset_id,
     ensure_worker,
@@ -22,18 +22,19 @@ from pages.common import (
 
 def param_widget(strategy: str, p):
     key = f"param.{strategy}.{p.name}"
+    start = form_value(strategy, p, TrainSettings())  # the form's settings start at the defaults too
     if p.kind == "float":
-        return st.number_input(p.name, min_value=p.min, max_value=p.max, value=float(p.default), help=p.help, key=key,
+        return st.number_input(p.name, min_value=p.min, max_value=p.max, value=float(start), help=p.help, key=key,
                                format="%.4g")
     if p.kind == "int":
         return int(st.number_input(p.name, min_value=int(p.min) if p.min is not None else None,
-                                   max_value=int(p.max) if p.max is not None else None, value=int(p.default),
+                                   max_value=int(p.max) if p.max is not None else None, value=int(start),
                                    step=1, help=p.help, key=key))
     if p.kind == "bool":
-        return st.checkbox(p.name, value=bool(p.default), help=p.help, key=key)
+        return st.checkbox(p.name, value=bool(start), help=p.help, key=key)
     if p.kind == "choice":
-        return st.selectbox(p.name, p.choices, index=p.choices.index(p.default), help=p.help, key=key)
-    raw = st.text_input(p.name, value=p.default if isinstance(p.default, str) else json.dumps(p.default),
+        return st.selectbox(p.name, p.choices, index=p.choices.index(start), help=p.help, key=key)
+    raw = st.text_input(p.name, value=start if isinstance(start, str) else json.dumps(start),
                         help=p.help, key=key)
     try:
         return p.coerce(raw, strategy=strategy)
@@ -160,6 +161,9 @@ for recipe in recipes:
         shown.append(canonical_recipe(recipe))
     except InputError as exc:
         problems.append(str(exc))
+    else:
+        problems.append(settings_conflict(shown[-1], settings) or "")
+problems = [p for p in problems if p]
 for problem in problems:
     st.error(problem, icon="⚠️")
 st.write("Recipes: " + ", ".join(f"`{r}`" for r in dict.fromkeys(shown)))

@@ -55,3 +55,14 @@ def test_settings_stored_before_a_field_existed_keep_the_old_behaviour():
     assert TrainSettings.from_json(TrainSettings(lr_schedule="plateau").to_json()).lr_schedule == "plateau"
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainSettings(lr_schedule="cosine")
+
+
+def test_settings_a_user_writes_take_todays_defaults_and_bad_ones_are_named():
+    from core.errors import InputError
+
+    written = TrainSettings.from_user({"epochs": 2})
+    assert written == TrainSettings(epochs=2)  # not the behaviour of stored settings before a field existed
+    with pytest.raises(InputError, match=r"spec.toml: \[training\]: unknown setting epoch; known: epochs"):
+        TrainSettings.from_user({"epoch": 2}, where="spec.toml: [training]")
+    with pytest.raises(InputError, match="pooling must be one of last, max, mean_max"):
+        TrainSettings.from_user({"pooling": "avg"})

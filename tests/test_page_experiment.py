@@ -73,3 +73,15 @@ def test_the_training_settings_are_said_in_words_for_this_dataset(empty_workspac
     length.set_value(10).run()
     said = " ".join(m.value for m in at.markdown)
     assert f"cut after 10 words (set by hand): that cuts {int((counts > 10).sum()):,} of {len(counts):,} texts" in said
+
+
+def test_ticking_pooled_sequence_offers_a_reading_the_baseline_does_not_already_use(empty_workspace):
+    """Max pooling is the default, so the form starts the pool strategy at the final state (mode last): ticking it
+    gives a real recipe, not a refusal."""
+    at = through_app("pages/experiment.py")
+    at.checkbox(key="use.pool").check().run()
+    assert at.selectbox(key="param.pool.mode").value == "last"
+    assert not at.error
+    assert any("`pool(mode=last)`" in m.value for m in at.markdown)
+    at.selectbox(key="param.pool.mode").set_value("max").run()
+    assert any("already pool by max" in e.value for e in at.error)

@@ -324,7 +324,7 @@ def test_a_pool_mode_the_settings_already_use_is_refused_at_submit(store):
     from core.settings import TrainSettings
 
     dataset_id = store.add_dataset(labeled({"a": 20, "b": 20}), name="two classes")
-    with pytest.raises(InputError, match=r"already pool by max.*mean_max, last"):
+    with pytest.raises(InputError, match=r"already pool by max.*\(last, mean_max\)"):
         validate(store, ExperimentSpec(dataset_id=dataset_id, recipes=("pool",)))
     assert validate(store, ExperimentSpec(dataset_id=dataset_id, recipes=("pool(mode=last)",))).recipes == (
         "baseline", "pool(mode=last)")

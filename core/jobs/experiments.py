@@ -100,6 +100,17 @@ def run_fingerprint(spec: ExperimentSpec, recipe: str, seed: int) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+def settings_conflict(recipe: str, settings: TrainSettings) -> str | None:
+    """Why ``recipe`` would only train the baseline again under ``settings`` (None when it would not): a
+    ``pool`` mode the settings already use. Said on the Experiment page before submit, refused at submit."""
+    for strategy in build(recipe):
+        if strategy.name == "pool" and strategy["mode"] == settings.pooling:
+            others = ", ".join(m for m in ("last", "max", "mean_max") if m != settings.pooling)
+            return (f"{recipe}: the training settings already pool by {settings.pooling}, so this recipe would train "
+                    f"the baseline again; choose another mode ({others}) or drop it.")
+    return None
+
+
 def validate(store: Store, spec: ExperimentSpec) -> ExperimentSpec:
     """Check recipes against the registry and the dataset's label type; put
     the baseline first and drop duplicates."""
@@ -116,11 +127,9 @@ def validate(store: Store, spec: ExperimentSpec) -> ExperimentSpec:
         check_label_type(strategies, _LabelType(bool(data_info["ordinal"]), bool(data_info["has_target"])))
         for strategy in strategies:
             strategy.check()
-            if strategy.name == "pool" and strategy["mode"] == spec.settings.pooling:
-                raise InputError(f"{recipe}: the training settings already pool by {spec.settings.pooling}, so this "
-                                 "recipe would train the baseline again; choose another mode "
-                                 f"({', '.join(m for m in ('max', 'mean_max', 'last') if m != spec.settings.pooling)})"
-                                 " or drop it.")
+        conflict = settings_conflict(recipe, spec.settings)
+        if conflict:
+            raise InputError(conflict)
         if recipe not in recipes:
             recipes.append(recipe)
     unknown = [r for r in spec.references if r not in REFERENCES]

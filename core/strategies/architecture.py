@@ -91,6 +91,14 @@ class Pool(Strategy):
     uses = frozenset({"pooling"})
     cost = 1.05
 
+    @classmethod
+    def form_value(cls, param, settings):
+        """A mode the settings do not already use (the default mode, max, is the default pooling): the final
+        state first, the reading the baseline had before max pooling became the default."""
+        if param.name == "mode" and param.default == settings.pooling:
+            return next(c for c in ("last", "max", "mean_max") if c != settings.pooling)
+        return param.default
+
     def model(self, ctx, spec):
         return replace(spec, pooling=self["mode"])
 

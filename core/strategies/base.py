@@ -99,6 +99,12 @@ class Strategy:
         """What this strategy takes over (may depend on parameter values)."""
         return self.uses
 
+    @classmethod
+    def form_value(cls, param, settings) -> Any:
+        """The value a form starts ``param`` at under the training ``settings``: its default, unless a strategy
+        knows that would train the baseline again."""
+        return param.default
+
     def check(self) -> None:
         """Raise InputError if this strategy cannot run on this machine (called
         when an experiment is submitted, so the user hears it at once)."""

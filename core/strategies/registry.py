@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.errors import InputError
 from core.strategies.architecture import (
     Bidirectional,
@@ -44,6 +46,11 @@ STRATEGIES: dict[str, type[Strategy]] = {
 def strategy_infos() -> list[StrategyInfo]:
     return [StrategyInfo(c.name, c.label, c.family, c.help, c.params, c.needs_ordinal, c.cost, c.uses)
             for c in STRATEGIES.values()]
+
+
+def form_value(strategy: str, param, settings) -> Any:
+    """The value the Experiment form starts a strategy's parameter at (``Strategy.form_value``)."""
+    return STRATEGIES[strategy].form_value(param, settings)
 
 
 def build(recipe: Recipe | str) -> list[Strategy]:
