@@ -117,7 +117,9 @@ def test_metrics_csv_is_long_form_with_one_row_per_run_and_metric(filled_workspa
     assert sorted(frame["run_id"].unique()) == sorted(finished)
     assert not frame.duplicated(["run_id", "scope", "class", "metric"]).any()
     row = frame[(frame["recipe"] == "baseline") & (frame["seed"] == 0) & (frame["metric"] == "macro_f1")]
-    assert row["scope"].tolist() == ["overall"] and row["class"].tolist() == [""]
+    # the test rows' macro-F1, and the validation rows' (what choosing between recipes may look at)
+    assert sorted(row["scope"]) == ["overall", "validation"] and row["class"].tolist() == ["", ""]
+    assert all(0 <= v <= 1 for v in row["value"])
     assert set(frame.loc[frame["scope"] == "class", "class"]) == {"bad", "ok", "good"}
 
 
@@ -153,6 +155,9 @@ def test_metrics_json_has_runs_and_leaderboard_without_nan(filled_workspace):
     assert {r["recipe"] for r in payload["runs"]} >= {"baseline", "class_weight", "ref:tfidf_lr"}
     run = next(r for r in payload["runs"] if r["recipe"] == "baseline")
     assert 0 <= run["overall"]["macro_f1"] <= 1 and set(run["per_class"]) == {"bad", "ok", "good"}
+    assert 0 <= run["validation"]["macro_f1"] <= 1
+    reference = next(r for r in payload["runs"] if r["recipe"] == "ref:tfidf_lr")
+    assert reference["validation"] == {}  # references are never chosen between: no validation score
     board = {r["recipe"]: r for r in payload["leaderboard"]}
     assert board["baseline"]["macro_f1"]["mark"] == "baseline"
     assert board["class_weight"]["macro_f1"]["mark"] in {"better", "worse", "indistinguishable"}
