@@ -101,13 +101,12 @@ def run_fingerprint(spec: ExperimentSpec, recipe: str, seed: int) -> str:
 
 
 def settings_conflict(recipe: str, settings: TrainSettings) -> str | None:
-    """Why ``recipe`` would only train the baseline again under ``settings`` (None when it would not): a
-    ``pool`` mode the settings already use. Said on the Experiment page before submit, refused at submit."""
+    """Why ``recipe`` would only train the baseline again under ``settings`` (each strategy's ``conflict``;
+    None when it would not). Said on the Experiment page before submit, refused at submit."""
     for strategy in build(recipe):
-        if strategy.name == "pool" and strategy["mode"] == settings.pooling:
-            others = ", ".join(m for m in ("last", "max", "mean_max") if m != settings.pooling)
-            return (f"{recipe}: the training settings already pool by {settings.pooling}, so this recipe would train "
-                    f"the baseline again; choose another mode ({others}) or drop it.")
+        reason = strategy.conflict(settings)
+        if reason:
+            return f"{recipe}: {reason}"
     return None
 
 

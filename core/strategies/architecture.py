@@ -91,13 +91,21 @@ class Pool(Strategy):
     uses = frozenset({"pooling"})
     cost = 1.05
 
+    PREFERRED = ("last", "max", "mean_max")  # the final state first: the baseline's reading before issue 16
+
     @classmethod
     def form_value(cls, param, settings):
-        """A mode the settings do not already use (the default mode, max, is the default pooling): the final
-        state first, the reading the baseline had before max pooling became the default."""
+        """A mode the settings do not already use (the default mode, max, is the default pooling)."""
         if param.name == "mode" and param.default == settings.pooling:
-            return next(c for c in ("last", "max", "mean_max") if c != settings.pooling)
+            return next(c for c in cls.PREFERRED if c != settings.pooling)
         return param.default
+
+    def conflict(self, settings):
+        if self["mode"] != settings.pooling:
+            return None
+        others = ", ".join(m for m in self.PREFERRED if m != settings.pooling)
+        return (f"the training settings already pool by {settings.pooling}, so this recipe would train the baseline "
+                f"again; choose another mode ({others}) or drop it.")
 
     def model(self, ctx, spec):
         return replace(spec, pooling=self["mode"])

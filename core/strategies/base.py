@@ -105,6 +105,10 @@ class Strategy:
         knows that would train the baseline again."""
         return param.default
 
+    def conflict(self, settings) -> str | None:
+        """Why this strategy would only repeat what the training ``settings`` already do (None: it would not)."""
+        return None
+
     def check(self) -> None:
         """Raise InputError if this strategy cannot run on this machine (called
         when an experiment is submitted, so the user hears it at once)."""
