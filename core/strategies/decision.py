@@ -18,6 +18,7 @@ class Threshold(Strategy):
         Param("precision_floor", "float", 0.5, "For class_recall: minimum precision of that class.", 0.0, 1.0),
     )
     uses = frozenset({"decide"})
+    version = 2  # 2: the run's validation macro-F1 is cross-fitted (each half scored by the rule tuned on the other)
 
     def decide(self, ctx, validation):
         import numpy as np
