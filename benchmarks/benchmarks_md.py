@@ -360,10 +360,24 @@ def experiment(results: dict) -> str:
         f"last run's end, worker start-up included (target ≤ {num(e.get('target_s'))} s: {mark(e.get('target_met'))}). "
         f"The Experiment page's own estimate for it was {num(e.get('estimate_s'))} s.",
         "" if not e.get("failed_runs") else "\nRuns that did not finish: " + "; ".join(e["failed_runs"]), "",
-        _defaults_line(e), "",
+        _defaults_line(e), "", _estimate_line(e), "",
         table(["recipe", "run seconds (sum over seeds), fixed settings", "at the defaults"],
               [[f"`{r}`", num(v, 1), num(((e.get("defaults") or {}).get("run_seconds_by_recipe") or {}).get(r), 1)]
                for r, v in (e.get("run_seconds_by_recipe") or {}).items()])])
+
+
+def _estimate_line(e: dict) -> str:
+    small = e.get("small")
+    if small is None:
+        return "_The estimate has not been checked against a small experiment yet (`experiment.estimate_ratio_small`)._"
+    low, high = e.get("estimate_ratio_range") or (None, None)
+    return (f"**The page's estimate against the clock** (estimate ÷ measured, target {num(low)}–{num(high)}: "
+            f"{mark(e.get('estimate_ratio_met'))}): **`experiment.estimate_ratio` = {num(e.get('estimate_ratio'))}** "
+            f"for the experiment above; **`experiment.estimate_ratio_small` = {num(e.get('estimate_ratio_small'))}** "
+            f"for {small.get('seeds')} seeds × {len(small.get('recipes') or [])} recipes + the "
+            f"references on the built-in sample ({num(small.get('rows'))} rows, product defaults): "
+            f"{num(small.get('wall_s'))} s measured, {num(small.get('estimate_s'))} s estimated. The constants of "
+            "`core/jobs/estimate.py` come from `scripts/calibrate_estimate.py` over the benchmark workspace.")
 
 
 def _defaults_line(e: dict) -> str:

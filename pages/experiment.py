@@ -5,7 +5,8 @@ import json
 import streamlit as st
 
 from core.errors import InputError
-from core.jobs.experiments import ExperimentSpec, canonical_recipe, estimate, settings_conflict, submit
+from core.jobs.estimate import DataShape, duration, estimate
+from core.jobs.experiments import ExperimentSpec, canonical_recipe, settings_conflict, submit
 from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
 from core.settings import TrainSettings, get_settings
@@ -94,6 +95,12 @@ def recipes_from(steps: list[Step], combine: bool, extra: str) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def data_shape(dataset_id: str) -> DataShape:
+    """Class sizes and word counts of the dataset, for the time estimate (cached per dataset)."""
+    return DataShape.of(store().load_dataset(dataset_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def settings_in_words(dataset_id: str, settings_json: dict) -> list[str]:
     """What the training settings do to this dataset's texts, in sentences (cached per dataset and settings)."""
     return training_in_words(TrainSettings.from_json(settings_json), store().load_dataset(dataset_id).texts)
@@ -168,12 +175,11 @@ for problem in problems:
     st.error(problem, icon="⚠️")
 st.write("Recipes: " + ", ".join(f"`{r}`" for r in dict.fromkeys(shown)))
 if not problems:
-    guess = estimate(info["n_rows"], spec, slots=get_settings().slots)
-    minutes = guess["seconds"] / 60
-    st.info(f"{int(guess['runs'])} runs ({len(set(shown))} recipes + {len(spec.references)} references × "
-            f"{int(seeds)} seeds) · roughly {minutes:.0f} min on this machine ({get_settings().slots} parallel slots; "
-            "early stopping often ends sooner)." if minutes >= 1 else
-            f"{int(guess['runs'])} runs · well under a minute of training.")
+    guess = estimate(spec, data_shape(dataset_id), slots=get_settings().slots)
+    st.info(f"{guess.runs} runs ({len(set(shown))} recipes + {len(spec.references)} references × {int(seeds)} seeds) · "
+            f"about {duration(guess.seconds)} on this machine, at most {duration(guess.upper_seconds)} if no run "
+            f"stops early ({guess.slots} runs at a time). One run takes about: "
+            + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")
 if st.button("Submit experiment", type="primary", disabled=bool(problems)):
     try:
         experiment_id = submit(store(), spec)

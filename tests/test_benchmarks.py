@@ -36,7 +36,7 @@ NUMBERS = (
     [f"throughput.{k}" for k in THROUGHPUT] + [f"throughput.sms.{k}" for k in THROUGHPUT]
     + [f"fit_profile.{p}_{k}" for p in PROFILE_PARTS for k in ("s", "share")] + ["fit_profile.total_s"]
     + ["throughput.fraction_of_peak", "throughput.peak_gflops", "experiment.wall_s", "experiment.runs",
-       "experiment.wall_s_defaults",
+       "experiment.wall_s_defaults", "experiment.estimate_ratio", "experiment.estimate_ratio_small",
        "ui.p50_ms_while_training", "ui.p95_ms_while_training", "data.profile_100k_s", "memory.worker_peak_rss_mb",
        "memory.app_rss_mb", "scaling.slots_speedup", "ui.p95_ms_idle", "ui.page_switch.p95_ms",
        "ui.idle.page_switch.p95_ms", "quality.lstm_wins_with_extras"]

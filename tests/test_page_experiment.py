@@ -85,3 +85,12 @@ def test_ticking_pooled_sequence_offers_a_reading_the_baseline_does_not_already_
     assert any("`pool(mode=last)`" in m.value for m in at.markdown)
     at.selectbox(key="param.pool.mode").set_value("max").run()
     assert any("already pool by max" in e.value for e in at.error)
+
+
+def test_the_estimate_gives_the_time_and_each_recipes_run_even_for_a_short_experiment(empty_workspace):
+    """Under a minute the estimate used to say only "well under a minute", hiding the runs and recipes."""
+    at = through_app("pages/experiment.py")
+    at.checkbox(key="use.focal").check().run()
+    estimate = next(i.value for i in at.info if "runs (" in i.value)
+    assert "One run takes about" in estimate and "`baseline`" in estimate and "`focal`" in estimate
+    assert "at most" in estimate and "on this machine" in estimate

@@ -181,24 +181,3 @@ def add_seeds(store: Store, experiment_id: int, to: int) -> int:
                 added += 1
     store.update_experiment_spec(experiment_id, {**experiment["spec"], "seeds": int(to)})
     return added
-
-
-# Training samples per second of one run at the default settings, start-up included,
-# calibrated on the benchmark's experiment section (BENCHMARKS.md, "experiment"); used
-# only for the UI's time estimate, which counts every epoch and so stays an upper bound.
-SAMPLES_PER_SECOND_PER_SLOT = 1200.0
-REFERENCE_SECONDS = 3.0
-
-
-def estimate(n_rows: int, spec: ExperimentSpec, *, slots: int) -> dict[str, float]:
-    """Run count and a rough wall-time estimate (upper bound: early stopping
-    usually ends runs sooner)."""
-    from core.strategies.registry import cost
-
-    train_rows = n_rows * (1 - spec.test_share - spec.validation_share)
-    recipes = list(dict.fromkeys((BASELINE, *spec.recipes)))  # the baseline always runs
-    lstm_seconds = sum(cost(r) for r in recipes) * spec.seeds * train_rows * spec.settings.epochs
-    lstm_seconds /= SAMPLES_PER_SECOND_PER_SLOT * (64 / spec.settings.units) ** 0.5
-    runs = spec.seeds * (len(recipes) + len(spec.references))
-    total = lstm_seconds / max(1, slots) + spec.seeds * len(spec.references) * REFERENCE_SECONDS
-    return {"runs": runs, "seconds": total}

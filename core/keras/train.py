@@ -5,6 +5,7 @@ Imported only in worker-side processes."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -251,6 +252,30 @@ def _validate(ctx: RunContext, model: keras.Model, padded: text.PaddedRows, y_va
     return macro_f1(y_val, y_pred), float(np.mean(keras.ops.convert_to_numpy(loss)))
 
 
+class Countdown:
+    """A run's time left as the Runs page shows it: never more than it said before, less the time since.
+
+    The estimates it is fed jump (the first step traces the model; an epoch ends with validation), and a
+    countdown that jumps from 514 s to 39 s in two seconds tells the user nothing."""
+
+    def __init__(self) -> None:
+        self._left, self._at = math.inf, 0.0
+
+    def left(self, now: float, estimate: float) -> float | None:
+        """Seconds left (None while nothing is known yet)."""
+        if self._left != math.inf:
+            self._left -= now - self._at
+        self._left, self._at = max(0.0, min(self._left, estimate)), now
+        return None if self._left == math.inf else round(self._left, 1)
+
+
+def _steps_left_s(now: float, first_step_done: float, done: int, total: int) -> float:
+    """Seconds for the steps left at the rate since the first step (which traced the model, so it is left out)."""
+    if done <= 1:
+        return math.inf
+    return (now - first_step_done) / (done - 1) * (total - done)
+
+
 def fit(ctx: RunContext, train_set: TrainingSet, *, stage: str = "fit", seed_offset: int = 0,
         epochs: int | None = None, pool: ModelPool | None = None, taken: list | None = None) -> Fitted:
     """Build a fresh model and fit it on ``train_set`` with early stopping on
@@ -286,12 +311,15 @@ def fit(ctx: RunContext, train_set: TrainingSet, *, stage: str = "fit", seed_off
     started = time.perf_counter()
     fit_started = time.time()
     last_report, done_batches = 0.0, 0
+    countdown, first_step_done = Countdown(), None
     for epoch in range(epochs):
         epoch_started = time.perf_counter()
         order = text.balanced_order(train_set.y, rng) if train_set.balanced_batches else None
         for batch, rows in enumerate(text.length_batches(padded.lengths, batch_size, rng, order=order)):
             step(padded.take(rows), targets[rows], weights[rows])
             now = time.perf_counter()
+            if first_step_done is None:
+                first_step_done = now
             if now - last_report < PROGRESS_EVERY_S:
                 continue
             last_report = now
@@ -300,7 +328,8 @@ def fit(ctx: RunContext, train_set: TrainingSet, *, stage: str = "fit", seed_off
                 raise Cancelled()
             done = done_batches + batch + 1
             ctx.report(stage=stage, epoch=epoch + 1, epochs=epochs, batch=batch + 1, batches=n_batches,
-                       loss=mean_loss(), eta_s=round((now - started) / done * (n_batches * epochs - done), 1),
+                       loss=mean_loss(), eta_s=countdown.left(now, _steps_left_s(now, first_step_done, done,
+                                                                                 n_batches * epochs)),
                        history=history[-50:])
         done_batches += n_batches
         loss = mean_loss(reset=True)
@@ -312,7 +341,7 @@ def fit(ctx: RunContext, train_set: TrainingSet, *, stage: str = "fit", seed_off
                         "train_s": val_started - epoch_started, "val_s": now - val_started})
         ctx.report(stage=stage, epoch=epoch + 1, epochs=epochs, batch=n_batches, batches=n_batches, loss=loss,
                    val_macro_f1=val_f1, history=history[-50:],
-                   eta_s=round((now - started) / (epoch + 1) * (epochs - epoch - 1), 1))
+                   eta_s=countdown.left(now, (now - started) / (epoch + 1) * (epochs - epoch - 1)))
         if stopper.should_stop(epoch, val_f1):
             break
         if ctx.settings.lr_schedule == "plateau":

@@ -105,6 +105,11 @@ class Strategy:
         knows that would train the baseline again."""
         return param.default
 
+    def class_sizes(self, counts: np.ndarray) -> np.ndarray:
+        """The rows per class this strategy trains on, given the training split's ``counts`` (for the time
+        estimate; resamplers change them, everything else trains on the split as it is)."""
+        return counts
+
     def conflict(self, settings) -> str | None:
         """Why this strategy would only repeat what the training ``settings`` already do (None: it would not)."""
         return None

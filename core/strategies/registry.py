@@ -82,8 +82,18 @@ def check_compatible(strategies: list[Strategy]) -> None:
                          "it; use them in separate recipes.")
 
 
+def class_sizes(recipe: Recipe | str, counts) -> "np.ndarray":
+    """The rows per class a recipe trains on, given the training split's class ``counts``."""
+    import numpy as np
+
+    sizes = np.asarray(counts)
+    for s in build(recipe):
+        sizes = s.class_sizes(sizes)
+    return sizes
+
+
 def cost(recipe: Recipe | str) -> float:
-    """Relative training time of a recipe (baseline = 1)."""
+    """Relative training time of a recipe per training row (baseline = 1)."""
     factor = 1.0
     for s in build(recipe):
         factor *= s.cost

@@ -26,7 +26,22 @@ def resample_positions(y: np.ndarray, targets: dict[int, int], *, seed: int) -> 
     return np.sort(kept[over.sample_indices_])
 
 
-class RandomOversample(Strategy):
+class _TargetSampler(Strategy):
+    """A resampler that gives each class a target row count computed from the class sizes."""
+
+    def targets(self, counts: np.ndarray) -> dict[int, int]:
+        raise NotImplementedError
+
+    def resample(self, ctx, train):
+        targets = self.targets(train.class_counts(ctx.n_classes))
+        return train.take(resample_positions(train.y, targets, seed=ctx.seed))
+
+    def class_sizes(self, counts: np.ndarray) -> np.ndarray:
+        targets = self.targets(np.asarray(counts))
+        return np.array([targets.get(c, 0) for c in range(len(counts))])
+
+
+class RandomOversample(_TargetSampler):
     name = "random_oversample"
     label = "Random oversampling"
     family = "Resampling"
@@ -34,14 +49,12 @@ class RandomOversample(Strategy):
     params = (Param("ratio", "float", 1.0, "Target size of each class as a share of the largest class.", 0.05, 1.0),)
     uses = frozenset({"batches"})
 
-    def resample(self, ctx, train):
-        counts = train.class_counts(ctx.n_classes)
+    def targets(self, counts: np.ndarray) -> dict[int, int]:
         goal = int(np.ceil(self["ratio"] * counts.max()))
-        targets = {c: max(int(n), goal) for c, n in enumerate(counts) if n > 0}
-        return train.take(resample_positions(train.y, targets, seed=ctx.seed))
+        return {c: max(int(n), goal) for c, n in enumerate(counts) if n > 0}
 
 
-class RandomUndersample(Strategy):
+class RandomUndersample(_TargetSampler):
     name = "random_undersample"
     label = "Random undersampling"
     family = "Resampling"
@@ -49,14 +62,12 @@ class RandomUndersample(Strategy):
     params = (Param("ratio", "float", 1.0, "Smallest class ÷ each class after sampling (1 = all equal).", 0.05, 1.0),)
     uses = frozenset({"batches"})
 
-    def resample(self, ctx, train):
-        counts = train.class_counts(ctx.n_classes)
+    def targets(self, counts: np.ndarray) -> dict[int, int]:
         cap = int(np.ceil(counts[counts > 0].min() / self["ratio"]))
-        targets = {c: min(int(n), cap) for c, n in enumerate(counts) if n > 0}
-        return train.take(resample_positions(train.y, targets, seed=ctx.seed))
+        return {c: min(int(n), cap) for c, n in enumerate(counts) if n > 0}
 
 
-class OverUnder(Strategy):
+class OverUnder(_TargetSampler):
     name = "over_under"
     label = "Over- and undersampling"
     family = "Resampling"
@@ -65,10 +76,9 @@ class OverUnder(Strategy):
                     0.0, 1.0),)
     uses = frozenset({"batches"})
 
-    def resample(self, ctx, train):
-        counts = train.class_counts(ctx.n_classes)
+    def targets(self, counts: np.ndarray) -> dict[int, int]:
         goal = int(np.ceil(np.quantile(counts[counts > 0], self["quantile"])))
-        return train.take(resample_positions(train.y, {c: goal for c, n in enumerate(counts) if n > 0}, seed=ctx.seed))
+        return {c: goal for c, n in enumerate(counts) if n > 0}
 
 
 class BalancedBatches(Strategy):
