@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.data.dataset_names import dataset_labels
 from core.errors import InputError
 from core.jobs.store import Store
 from core.settings import get_settings
@@ -57,13 +58,18 @@ def set_dataset(dataset_id: str) -> None:
 
 
 def current_experiment_id() -> int | None:
+    """The chosen experiment; else the current dataset's newest; else the newest of any dataset (a new tab opens on
+    the newest dataset, which may have no experiment while others do)."""
     dataset_id = current_dataset_id()
     experiments = store().experiments(dataset_id=dataset_id) if dataset_id else []
     chosen = _chosen("experiment")
     ids = [e["id"] for e in experiments]
     if chosen and str(chosen).isdigit() and int(chosen) in ids:
         return int(chosen)
-    return ids[0] if ids else None
+    if ids:
+        return ids[0]
+    anywhere = store().experiments()
+    return anywhere[0]["id"] if anywhere else None
 
 
 def set_experiment(experiment_id: int) -> None:
@@ -107,15 +113,23 @@ def human_bytes(n: float) -> str:
 
 
 def experiment_picker(label: str = "Experiment") -> int | None:
-    dataset_id = current_dataset_id()
-    experiments = store().experiments(dataset_id=dataset_id) if dataset_id else []
+    """Every experiment of the workspace, grouped by dataset (the current dataset's first); choosing one on another
+    dataset makes that dataset current."""
+    experiments = store().experiments()
     if not experiments:
         return None
-    ids = [e["id"] for e in experiments]
-    names = {e["id"]: f"#{e['id']} {e['name']}" for e in experiments}
+    datasets = {d["id"]: d for d in store().datasets(include_archived=True)}
+    names = dataset_labels(list(datasets.values()))
     current = current_experiment_id()
-    chosen = st.selectbox(label, ids, index=ids.index(current) if current in ids else 0, format_func=names.get)
-    if chosen != current:
+    by_id = {e["id"]: e for e in experiments}
+    first = by_id[current]["dataset_id"] if current in by_id else None
+    ids = sorted(by_id, key=lambda i: (by_id[i]["dataset_id"] != first, by_id[i]["dataset_id"], -i))
+    titles = {i: f"{names.get(by_id[i]['dataset_id'], by_id[i]['dataset_id'])} — #{i} {by_id[i]['name']}" for i in ids}
+    chosen = st.selectbox(label, ids, index=ids.index(current) if current in ids else 0, format_func=titles.get,
+                          help="Every experiment in this workspace, grouped by dataset.")
+    if by_id[chosen]["dataset_id"] != current_dataset_id():
+        set_dataset(by_id[chosen]["dataset_id"])
+    if chosen != current or _chosen("experiment") != str(chosen):
         set_experiment(chosen)
     return chosen
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.data.columns import distinct_labels, label_variants, suggest_columns
 from core.data.dataset import ColumnChoice
+from core.data.dataset_names import dataset_labels, differences
 from core.data.profile import compute_profile, parts_note, parts_table
 from core.data.readers import read_table
 from core.data.sample import add_sample
@@ -77,6 +78,18 @@ def column_form(table) -> None:
         st.rerun()
 
 
+def rename_form(dataset_id: str, name: str) -> None:
+    with st.form(f"rename.{dataset_id}", border=False):
+        new = st.text_input("Name", value=name, max_chars=200, help="What pickers, the report and exports call it.")
+        if st.form_submit_button("Rename") and new != name:
+            try:
+                store().rename_dataset(dataset_id, new)
+            except InputError as exc:
+                show_error(exc)
+            else:
+                st.rerun()
+
+
 def load_section() -> None:
     source = st.radio("Source", ["Upload a file", "Built-in sample", "Stored dataset"], horizontal=True,
                       index=0 if store().datasets() else 1)
@@ -90,10 +103,14 @@ def load_section() -> None:
         if not datasets:
             st.info("No stored datasets yet — upload a file or load the sample.")
             return
-        names = {d["id"]: f"{d['name']} ({d['n_rows']:,} rows, {len(d['classes'])} classes)" for d in datasets}
+        names = dataset_labels(datasets)
         ids = list(names)
         current = current_dataset_id()
         chosen = st.selectbox("Dataset", ids, index=ids.index(current) if current in ids else 0, format_func=names.get)
+        by_id = {d["id"]: d for d in datasets}
+        for twin in (d for d in datasets if d["name"] == by_id[chosen]["name"] and d["id"] != chosen):
+            said = differences(by_id[chosen], twin) or ["nothing in its columns or labels; only when it was added"]
+            st.caption(f"Differs from the other “{twin['name']}” ({names[twin['id']]}): " + "; ".join(said) + ".")
         left, right = st.columns([1, 4])
         if left.button("Open"):
             set_dataset(chosen)
@@ -102,6 +119,7 @@ def load_section() -> None:
             store().archive_dataset(chosen)
             st.query_params.pop("dataset", None)
             st.rerun()
+        rename_form(chosen, by_id[chosen]["name"])
     else:
         cap = get_settings().max_upload_mb
         upload = st.file_uploader(f"CSV, TSV, Excel, Parquet or JSON Lines (up to {cap} MB)",

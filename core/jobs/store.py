@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from core.data.dataset_names import checked_name
 from core.data.dataset import PARTS, TEST, TRAIN, LabeledTexts
 from core.errors import InputError
 from core.files import atomic_path, json_default, safe_name
@@ -148,6 +149,14 @@ class Store(QueueTables):
             parts=_stored_parts(frame, dataset_id), name=info["name"],
             warnings=tuple(info["meta"].get("warnings", ())),
         )
+
+    def rename_dataset(self, dataset_id: str, name: str) -> str:
+        """Give a stored dataset a new name (what pickers and reports show); returns the name as stored."""
+        name = checked_name(name)
+        self.dataset_info(dataset_id)  # an InputError naming the id when it is not here
+        with self.connect(immediate=True) as db:
+            db.execute("UPDATE datasets SET name = ? WHERE id = ?", (name, dataset_id))
+        return name
 
     def archive_dataset(self, dataset_id: str, archived: bool = True) -> None:
         with self.connect(immediate=True) as db:
