@@ -159,6 +159,7 @@ def _spec_from_toml(path: Path, store, settings, args):
     and [[recipes]] entries (a list of {name=..., params...} under `steps`, or a
     `recipe = "..."` string)."""
     from core.jobs.experiments import ExperimentSpec
+    from core.runs.references import ALWAYS, REFERENCES
     from core.settings import TrainSettings
     from core.strategies.recipe import Recipe
 
@@ -184,12 +185,17 @@ def _spec_from_toml(path: Path, store, settings, args):
         else:
             recipes.append(Recipe.from_json(entry.get("steps", [])).text())
     recipes += list(args.recipe)
+    references = spec.get("references", list(ALWAYS))
+    unknown = [r for r in references if r not in REFERENCES]
+    if unknown:
+        raise InputError(f"unknown references {', '.join(map(str, unknown))}; the references are "
+                         f"{', '.join(REFERENCES)}.", source=path.name)
     return ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes) or ("baseline",),
                           seeds=int(spec.get("seeds", args.seeds or settings.default_seeds)),
                           settings=TrainSettings.from_user(spec.get("training", {}), where=f"{path}: [training]"),
                           test_share=float(spec.get("test_share", settings.test_share)),
                           validation_share=float(spec.get("validation_share", settings.validation_share)),
-                          name=str(spec.get("name", args.name)))
+                          references=tuple(references), name=str(spec.get("name", args.name)))
 
 
 def _ensure_worker_for_cli(store, settings, *, detached: bool):

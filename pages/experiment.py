@@ -11,7 +11,8 @@ from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
 from core.settings import TrainSettings, get_settings
 from core.strategies.recipe import Recipe, Step
-from core.strategies.registry import form_value, strategy_infos
+from core.jobs.spec_files import spec_toml
+from core.strategies.registry import form_ticks, form_value, strategy_infos
 from pages.common import (
     current_dataset_id,
     ensure_worker,
@@ -24,23 +25,71 @@ from pages.common import (
 def param_widget(strategy: str, p):
     key = f"param.{strategy}.{p.name}"
     start = form_value(strategy, p, TrainSettings())  # the form's settings start at the defaults too
+    st.session_state.setdefault(key, widget_value(p, start))  # a clone may have set it already
+    label, help = p.words, f"{p.help} (recipe syntax: `{strategy}({p.name}=…)`)"
     if p.kind == "float":
-        return st.number_input(p.name, min_value=p.min, max_value=p.max, value=float(start), help=p.help, key=key,
-                               format="%.4g")
+        return st.number_input(label, min_value=p.min, max_value=p.max, help=help, key=key, format="%.4g")
     if p.kind == "int":
-        return int(st.number_input(p.name, min_value=int(p.min) if p.min is not None else None,
-                                   max_value=int(p.max) if p.max is not None else None, value=int(start),
-                                   step=1, help=p.help, key=key))
+        return int(st.number_input(label, min_value=int(p.min) if p.min is not None else None,
+                                   max_value=int(p.max) if p.max is not None else None, step=1, help=help, key=key))
     if p.kind == "bool":
-        return st.checkbox(p.name, value=bool(start), help=p.help, key=key)
+        return st.checkbox(label, help=help, key=key)
     if p.kind == "choice":
-        return st.selectbox(p.name, p.choices, index=p.choices.index(start), help=p.help, key=key)
-    raw = st.text_input(p.name, value=start if isinstance(start, str) else json.dumps(start),
-                        help=p.help, key=key)
+        return st.selectbox(label, p.choices, help=help, key=key)
+    raw = st.text_input(label, help=help, key=key)
     try:
         return p.coerce(raw, strategy=strategy)
     except InputError:
         return raw  # kept as typed: the review below names the problem
+
+
+def widget_value(p, value):
+    """A parameter value as its widget holds it (JSON text for json and str parameters)."""
+    if p.kind == "float":
+        return float(value)
+    if p.kind == "int":
+        return int(value)
+    if p.kind in ("json", "str"):
+        return value if isinstance(value, str) else json.dumps(value)
+    return value
+
+
+def clone_into_form(experiment: dict) -> None:
+    """Put an earlier experiment's recipes and settings into the form's widgets (before they are drawn)."""
+    spec = ExperimentSpec.from_json(experiment["spec"])
+    ticks, rest = form_ticks(spec.recipes)
+    for info in strategy_infos():
+        st.session_state[f"use.{info.name}"] = info.name in ticks
+        for p in info.params:
+            value = ticks.get(info.name, {}).get(p.name, form_value(info.name, p, TrainSettings()))
+            st.session_state[f"param.{info.name}.{p.name}"] = widget_value(p, p.coerce(value, strategy=info.name))
+    s = spec.settings
+    st.session_state.update({
+        "form.combine": False, "form.extra": "\n".join(rest), "form.seeds": spec.seeds, "form.epochs": s.epochs,
+        "form.batch": s.batch_size, "form.patience": s.patience, "form.vocab": s.vocab_size,
+        "form.max_len": s.max_len or 0, "form.units": s.units, "form.embedding": s.embedding_dim,
+        "form.validation_share": spec.validation_share, "form.test_share": spec.test_share,
+        "form.extra_refs": [r for r in spec.references if r not in ALWAYS],
+        "form.name": f"{experiment['name']} (clone)"[:200],
+        "form.hidden_settings": s.to_json(),  # learning rate, dropout, schedule…: not in the form, kept as cloned
+    })
+    st.session_state["form.cloned"] = f"#{experiment['id']} {experiment['name']}"
+
+
+def earlier_experiments(dataset_id: str) -> None:
+    """Clone an experiment of this dataset into the form, or download it as a spec file for the CLI."""
+    experiments = store().experiments(dataset_id=dataset_id)
+    if not experiments:
+        return
+    with st.expander("Start from an earlier experiment"):
+        by_id = {e["id"]: e for e in experiments}
+        chosen = st.selectbox("Earlier experiment", list(by_id), format_func=lambda i: f"#{i} {by_id[i]['name']}")
+        left, right = st.columns(2)
+        if left.button("Clone into the form", help="Its recipes, seeds and settings fill the form below."):
+            clone_into_form(by_id[chosen])
+            st.rerun()
+        right.download_button("Download spec.toml", spec_toml(store(), chosen), file_name=f"experiment-{chosen}.toml",
+                              mime="application/toml", help="Run it with `python -m core experiment run FILE.toml`.")
 
 
 def strategy_picker(ordinal_ok: bool) -> list[Step]:
@@ -57,10 +106,12 @@ def strategy_picker(ordinal_ok: bool) -> list[Step]:
                 ticked = st.checkbox(info.label, key=f"use.{info.name}", disabled=disabled,
                                      help=info.help + (" (needs ordinal labels or a target column)" if disabled else ""))
                 if ticked:
-                    values = {}
+                    values, shown = {}, {}
                     with st.container():
                         for p in info.params:
-                            value = param_widget(info.name, p)
+                            if not p.applies(shown):
+                                continue  # e.g. β only for the effective-number scheme
+                            value = shown[p.name] = param_widget(info.name, p)
                             if value != p.default:
                                 values[p.name] = value
                     steps.append(Step(info.name, tuple(sorted(values.items()))))
@@ -118,43 +169,57 @@ st.caption(f"Dataset: {info['name']} · {info['n_rows']:,} rows · {len(info['cl
 st.subheader("1. Strategies")
 st.caption("Each ticked strategy becomes its own recipe, compared against the baseline (the plain LSTM) and the "
            "references. Tick 'combine' to apply all ticked strategies together as one recipe.")
+earlier_experiments(dataset_id)
 steps = strategy_picker(ordinal_ok=bool(info["ordinal"] or info["has_target"]))
 previews(dataset_id, steps)
-combine = st.checkbox("Combine the ticked strategies into one recipe")
+combine = st.checkbox("Combine the ticked strategies into one recipe", key="form.combine")
 extra = st.text_area("More recipes, one per line (recipe syntax)", placeholder="focal(gamma=2)+bidirectional",
-                     help='strategy(param=value,...)+strategy(...), e.g. class_weight(scheme=effective,beta=0.999)')
+                     help='strategy(param=value,...)+strategy(...), e.g. class_weight(scheme=effective,beta=0.999)',
+                     key="form.extra")
 
 st.subheader("2. Training settings")
 defaults = TrainSettings()
+for key, value in {"form.seeds": get_settings().default_seeds, "form.epochs": defaults.epochs,
+                   "form.batch": defaults.batch_size, "form.patience": defaults.patience,
+                   "form.vocab": defaults.vocab_size, "form.max_len": 0, "form.units": defaults.units,
+                   "form.embedding": defaults.embedding_dim, "form.validation_share": get_settings().validation_share,
+                   "form.test_share": get_settings().test_share}.items():
+    st.session_state.setdefault(key, value)
 c = st.columns(4)
-seeds = c[0].number_input("Seeds", 1, get_settings().max_seeds, get_settings().default_seeds,
+seeds = c[0].number_input("Seeds", 1, get_settings().max_seeds, key="form.seeds",
                           help=f"Default {get_settings().default_seeds}. 3 seeds detect only large effects; 5–10 tell "
                           "differences of a few points of macro-F1 from noise (the power notes on Compare say how "
                           "many a difference needs).")
-epochs = c[1].number_input("Epochs (max, early stopping)", 1, 100, defaults.epochs)
-batch = c[2].number_input("Batch size", 8, 1024, defaults.batch_size, step=8)
-patience = c[3].number_input("Early-stopping patience", 1, 20, defaults.patience)
+epochs = c[1].number_input("Epochs (max, early stopping)", 1, 100, key="form.epochs")
+batch = c[2].number_input("Batch size", 8, 1024, step=8, key="form.batch")
+patience = c[3].number_input("Early-stopping patience", 1, 20, key="form.patience")
 c = st.columns(4)
-vocab = c[0].number_input("Vocabulary size", 100, 200_000, defaults.vocab_size, step=1000)
-max_len = c[1].number_input("Sequence length (0 = auto, 95th percentile)", 0, 2000, 0,
+vocab = c[0].number_input("Vocabulary size", 100, 200_000, step=1000, key="form.vocab")
+max_len = c[1].number_input("Sequence length (0 = auto, 95th percentile)", 0, 2000, key="form.max_len",
                             help=f"Words kept per text. Auto: the 95th percentile of the training texts' lengths, "
                             f"at most {defaults.max_len_cap}.")
-units = c[2].number_input("LSTM units", 2, 1024, defaults.units)
-embedding = c[3].number_input("Embedding size", 2, 1024, defaults.embedding_dim)
+units = c[2].number_input("LSTM units", 2, 1024, key="form.units")
+embedding = c[3].number_input("Embedding size", 2, 1024, key="form.embedding")
 c = st.columns(4)
 fixed_validation = bool(info["meta"].get("has_validation_rows"))
-validation_share = c[0].number_input("Validation share", 0.05, 0.4, get_settings().validation_share, step=0.05,
+validation_share = c[0].number_input("Validation share", 0.05, 0.4, step=0.05, key="form.validation_share",
                                      disabled=fixed_validation,
                                      help="fixed by the split column's validation rows" if fixed_validation else None)
-test_share = c[1].number_input("Test share", 0.05, 0.5, get_settings().test_share, step=0.05,
+test_share = c[1].number_input("Test share", 0.05, 0.5, step=0.05, key="form.test_share",
                                disabled=bool(info["has_split"]), help="fixed by the split column" if info["has_split"] else None)
 extra_refs = c[2].multiselect("Extra references", [r for r in REFERENCES if r not in ALWAYS],
-                              format_func=lambda r: REFERENCES[r].label)
-name = c[3].text_input("Name (optional)")
+                              format_func=lambda r: REFERENCES[r].label, key="form.extra_refs")
+name = c[3].text_input("Name (optional)", key="form.name")
+hidden = st.session_state.get("form.hidden_settings") or {}
+if st.session_state.get("form.cloned"):
+    st.caption(f"Cloned from experiment {st.session_state['form.cloned']}; settings the form does not show "
+               f"(learning rate {hidden.get('learning_rate')}, dropout {hidden.get('dropout')}, schedule "
+               f"{hidden.get('lr_schedule')}, pooling {hidden.get('pooling')}) are kept from it.")
 
 recipes = recipes_from(steps, combine, extra)
-settings = TrainSettings(epochs=int(epochs), batch_size=int(batch), patience=int(patience), vocab_size=int(vocab),
-                         max_len=int(max_len) or None, units=int(units), embedding_dim=int(embedding))
+shown_settings = dict(epochs=int(epochs), batch_size=int(batch), patience=int(patience), vocab_size=int(vocab),
+                      max_len=int(max_len) or None, units=int(units), embedding_dim=int(embedding))
+settings = TrainSettings(**{**(TrainSettings.from_json(hidden).to_json() if hidden else {}), **shown_settings})
 st.markdown("\n".join(f"- {line}" for line in settings_in_words(dataset_id, settings.to_json())))
 spec = ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes), seeds=int(seeds), settings=settings,
                       test_share=float(test_share), validation_share=float(validation_share),

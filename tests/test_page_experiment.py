@@ -94,3 +94,37 @@ def test_the_estimate_gives_the_time_and_each_recipes_run_even_for_a_short_exper
     estimate = next(i.value for i in at.info if "runs (" in i.value)
     assert "One run takes about" in estimate and "`baseline`" in estimate and "`focal`" in estimate
     assert "at most" in estimate and "on this machine" in estimate
+
+
+def test_a_parameter_shows_only_when_it_applies_labelled_in_words(empty_workspace):
+    at = through_app("pages/experiment.py")
+    at.checkbox(key="use.class_weight").check().run()
+    keys = {w.key for w in at.number_input} | {w.key for w in at.text_input}
+    assert "param.class_weight.beta" not in keys and "param.class_weight.weights" not in keys  # scheme=balanced
+    at.selectbox(key="param.class_weight.scheme").set_value("effective").run()
+    beta = at.number_input(key="param.class_weight.beta")
+    assert beta.label == "Effective-number β" and "class_weight(beta=…)" in beta.help
+    assert "param.class_weight.weights" not in {w.key for w in at.text_input}
+    at.checkbox(key="use.threshold").check().run()
+    assert "param.threshold.precision_floor" not in {w.key for w in at.number_input}
+    at.selectbox(key="param.threshold.objective").set_value("class_recall").run()
+    assert at.number_input(key="param.threshold.precision_floor").label == "Lowest precision allowed for that class"
+    assert not at.exception
+
+
+def test_cloning_an_experiment_fills_the_form_and_resubmitting_reuses_its_runs(filled_copy):
+    store = Store(filled_copy["root"])
+    at = through_app("pages/experiment.py")
+    next(b for b in at.button if b.label == "Clone into the form").click().run()
+    assert not at.exception
+    assert at.checkbox(key="use.class_weight").value and not at.checkbox(key="use.focal").value
+    assert at.number_input(key="form.seeds").value == 2
+    original = store.experiment(filled_copy["experiment_id"])["spec"]
+    assert at.number_input(key="form.epochs").value == original["settings"]["epochs"]
+    assert any("Cloned from experiment" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Submit experiment").click().run()
+    clone = store.experiments()[0]
+    assert clone["id"] != filled_copy["experiment_id"]
+    assert clone["spec"]["recipes"] == original["recipes"] and clone["spec"]["settings"] == original["settings"]
+    runs = store.runs(experiment=clone["id"])
+    assert runs and all(r.reused_from for r in runs)  # the same runs: nothing is trained again

@@ -13,7 +13,7 @@ class Stacked(Strategy):
     label = "Stacked recurrent layers"
     family = "Architecture"
     help = "Several recurrent layers on top of each other."
-    params = (Param("layers", "int", 2, "Number of recurrent layers.", 2, 4),)
+    params = (Param("layers", "int", 2, "Number of recurrent layers.", 2, 4, label="Recurrent layers"),)
     uses = frozenset({"depth"})
     cost = 1.8
 
@@ -39,9 +39,9 @@ class DenseHead(Strategy):
     family = "Architecture"
     help = "Dense ReLU layers with dropout between the recurrent encoder and the output."
     params = (
-        Param("units", "int", 64, "Width of each dense layer.", 4, 1024),
-        Param("layers", "int", 1, "Number of dense layers.", 1, 4),
-        Param("dropout", "float", 0.3, "Dropout before each dense layer.", 0.0, 0.9),
+        Param("units", "int", 64, "Width of each dense layer.", 4, 1024, label="Dense layer width"),
+        Param("layers", "int", 1, "Number of dense layers.", 1, 4, label="Dense layers"),
+        Param("dropout", "float", 0.3, "Dropout before each dense layer.", 0.0, 0.9, label="Dropout before each dense layer"),
     )
     uses = frozenset({"dense"})
 
@@ -67,8 +67,8 @@ class Wider(Strategy):
     family = "Architecture"
     help = "More recurrent units and a larger embedding."
     params = (
-        Param("units", "int", 128, "Recurrent units.", 4, 1024),
-        Param("embedding_dim", "int", 128, "Embedding width.", 4, 1024),
+        Param("units", "int", 128, "Recurrent units.", 4, 1024, label="Recurrent units"),
+        Param("embedding_dim", "int", 128, "Embedding width.", 4, 1024, label="Embedding width"),
     )
     uses = frozenset({"width"})
     cost = 2.0
@@ -87,7 +87,7 @@ class Pool(Strategy):
             "compares another one with it.")
     params = (Param("mode", "choice", "max", "max: maximum over words; mean_max: mean and maximum side by side; "
                     "last: the final state only (the default before issue 16).",
-                    choices=("max", "mean_max", "last")),)
+                    choices=("max", "mean_max", "last"), label="Pooling over words"),)
     uses = frozenset({"pooling"})
     cost = 1.05
 
@@ -119,8 +119,8 @@ class PretrainedVectors(Strategy):
             "format), so words the labeled rows teach poorly start with their general meaning. The embedding "
             "width becomes the file's.")
     params = (
-        Param("path", "str", "", "Full path of the vectors file (text format: a word and its numbers per line)."),
-        Param("trainable", "bool", True, "Fine-tune the vectors during training (off: keep them fixed)."),
+        Param("path", "str", "", "Full path of the vectors file (text format: a word and its numbers per line).", label="Vectors file"),
+        Param("trainable", "bool", True, "Fine-tune the vectors during training (off: keep them fixed).", label="Fine-tune the vectors"),
     )
     uses = frozenset({"embedding"})
 

@@ -18,9 +18,9 @@ class Augment(Strategy):
             "insertion, swap and deletion (Wei & Zou 2019).")
     params = (
         Param("n_new", "int", 0, "New texts per augmented class; 0 = enough to reach half the largest class "
-              "(at most 4× the class).", 0, 100_000),
-        Param("rate", "float", 0.1, "Share of words edited in each new text.", 0.01, 0.5),
-        Param("classes", "json", "minority", 'Which classes: "minority" (all but the largest) or a list of names.'),
+              "(at most 4× the class).", 0, 100_000, label="New texts per class"),
+        Param("rate", "float", 0.1, "Share of words edited in each new text.", 0.01, 0.5, label="Share of words edited"),
+        Param("classes", "json", "minority", 'Which classes: "minority" (all but the largest) or a list of names.', label="Classes to augment"),
     )
     cost = 1.1  # writing the new texts; their training time is in class_sizes
     version = 2  # 2: synonyms only from words of the training texts

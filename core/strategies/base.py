@@ -42,6 +42,16 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] = ()
+    label: str = ""  # in words, for forms (the identifier stays in recipes and the help)
+    when: tuple[str, tuple[Any, ...]] | None = None  # applies only while that parameter has one of these values
+
+    @property
+    def words(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether this parameter changes anything given the strategy's other ``values`` (a form hides it if not)."""
+        return self.when is None or values.get(self.when[0]) in self.when[1]
 
     def coerce(self, value: Any, *, strategy: str) -> Any:
         where = f"{strategy}({self.name}=…)"

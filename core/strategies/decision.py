@@ -13,9 +13,9 @@ class Threshold(Strategy):
     help = ("After training, adds a per-class offset to the log-probabilities, tuned on the validation split to "
             "maximise macro-F1, or one class's recall at a precision floor.")
     params = (
-        Param("objective", "choice", "macro_f1", "What to maximise on validation.", choices=("macro_f1", "class_recall")),
-        Param("target_class", "str", "", "For class_recall: the class (empty = the smallest class)."),
-        Param("precision_floor", "float", 0.5, "For class_recall: minimum precision of that class.", 0.0, 1.0),
+        Param("objective", "choice", "macro_f1", "What to maximise on validation.", choices=("macro_f1", "class_recall"), label="What to maximise"),
+        Param("target_class", "str", "", "For class_recall: the class (empty = the smallest class).", label="Class whose recall to maximise", when=("objective", ('class_recall',))),
+        Param("precision_floor", "float", 0.5, "For class_recall: minimum precision of that class.", 0.0, 1.0, label="Lowest precision allowed for that class", when=("objective", ('class_recall',))),
     )
     uses = frozenset({"decide"})
     version = 2  # 2: the run's validation macro-F1 is cross-fitted (each half scored by the rule tuned on the other)

@@ -23,7 +23,7 @@ class EasyEnsemble(Strategy):
     label = "Ensemble over balanced subsets"
     family = "Ensembles"
     help = "K small models, each on a differently seeded balanced undersample, soft-voted (EasyEnsemble style)."
-    params = (Param("members", "int", 5, "Number of models K.", 2, 25),)
+    params = (Param("members", "int", 5, "Number of models K.", 2, 25, label="Models in the ensemble"),)
     uses = frozenset({"fit"})
     softmax_only = True
     cost = 2.5
@@ -44,7 +44,7 @@ class Boosting(Strategy):
     label = "Boosting (reweight mistakes)"
     family = "Ensembles"
     help = "K rounds; each round up-weights training rows the previous models got wrong (SAMME), weighted vote."
-    params = (Param("rounds", "int", 3, "Number of rounds K.", 2, 15),)
+    params = (Param("rounds", "int", 3, "Number of rounds K.", 2, 15, label="Boosting rounds"),)
     uses = frozenset({"fit"})
     softmax_only = True
     cost = 3.0

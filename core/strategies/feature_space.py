@@ -33,9 +33,9 @@ class FeatureSmote(Strategy):
     family = "Feature space"
     help = "Trains the network, oversamples its sentence representations with SMOTE/Borderline/ADASYN, retrains the output layer."
     params = (
-        Param("method", "choice", "smote", "Which oversampler.", choices=METHODS),
-        Param("k_neighbors", "int", 5, "Neighbours used to interpolate.", 1, 50),
-        Param("head_epochs", "int", 30, "Epochs to retrain the output layer.", 1, 500),
+        Param("method", "choice", "smote", "Which oversampler.", choices=METHODS, label="Oversampler"),
+        Param("k_neighbors", "int", 5, "Neighbours used to interpolate.", 1, 50, label="Neighbours to interpolate between"),
+        Param("head_epochs", "int", 30, "Epochs to retrain the output layer.", 1, 500, label="Epochs to retrain the output layer"),
     )
     uses = frozenset({"fit"})
     softmax_only = True

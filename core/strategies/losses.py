@@ -20,9 +20,9 @@ class Focal(Strategy):
     family = "Loss"
     help = "Down-weights easy, confident examples (Lin et al.); optional per-class α."
     params = (
-        Param("gamma", "float", 2.0, "Focusing strength γ; 0 is plain cross-entropy.", 0.0, 10.0),
+        Param("gamma", "float", 2.0, "Focusing strength γ; 0 is plain cross-entropy.", 0.0, 10.0, label="Focusing strength (γ)"),
         Param("alpha", "choice", "balanced", "Per-class α (as in α-balanced focal loss): a class-weight scheme, or none.",
-              choices=("none", "balanced", "inverse_sqrt", "effective")),
+              choices=("none", "balanced", "inverse_sqrt", "effective"), label="Class weights inside the loss (α)"),
     )
     uses = frozenset({"loss"})
 
@@ -46,8 +46,8 @@ class ClassBalancedFocal(Strategy):
     family = "Loss"
     help = "Focal loss with α from the effective number of samples (Cui et al. 2019)."
     params = (
-        Param("gamma", "float", 2.0, "Focusing strength γ.", 0.0, 10.0),
-        Param("beta", "float", 0.999, "β of the effective number (closer to 1 = stronger).", 0.0, 0.99999),
+        Param("gamma", "float", 2.0, "Focusing strength γ.", 0.0, 10.0, label="Focusing strength (γ)"),
+        Param("beta", "float", 0.999, "β of the effective number (closer to 1 = stronger).", 0.0, 0.99999, label="Effective-number β"),
     )
     uses = frozenset({"loss", "class_weights"})
 
@@ -63,7 +63,7 @@ class LogitAdjusted(Strategy):
     label = "Logit-adjusted loss (balanced softmax)"
     family = "Loss"
     help = "Adds τ·log(prior) to the logits during training only (Menon et al. 2021); τ=1 is balanced softmax."
-    params = (Param("tau", "float", 1.0, "Strength τ of the adjustment.", 0.0, 5.0),)
+    params = (Param("tau", "float", 1.0, "Strength τ of the adjustment.", 0.0, 5.0, label="Adjustment strength (τ)"),)
     uses = frozenset({"loss"})
 
     def loss(self, ctx, train):

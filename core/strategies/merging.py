@@ -16,7 +16,7 @@ class Merge(Strategy):
     label = "Merge classes"
     family = "Merging"
     help = 'Maps classes onto groups, e.g. {"1": "1-2", "2": "1-2"}; for ordinal labels only adjacent classes.'
-    params = (Param("mapping", "json", {}, 'Class → group name, e.g. {"1": "low", "2": "low"}.'),)
+    params = (Param("mapping", "json", {}, 'Class → group name, e.g. {"1": "low", "2": "low"}.', label="Class → group"),)
     uses = frozenset({"labels"})
 
     def relabel(self, ctx):

@@ -35,10 +35,10 @@ class OrdinalRegression(Strategy):
     help = ("Predicts one number (class rank, or your continuous target) with MSE or Huber loss; cut-points "
             "between classes are tuned on the validation split.")
     params = (
-        Param("loss", "choice", "mse", "Regression loss.", choices=("mse", "huber")),
+        Param("loss", "choice", "mse", "Regression loss.", choices=("mse", "huber"), label="Regression loss"),
         Param("objective", "choice", "macro_f1", "What the cut-points maximise on validation.",
-              choices=("macro_f1", "qwk")),
-        Param("use_target", "bool", True, "Regress on the continuous target column when the dataset has one."),
+              choices=("macro_f1", "qwk"), label="What the cut-points maximise"),
+        Param("use_target", "bool", True, "Regress on the continuous target column when the dataset has one.", label="Use the continuous target column"),
     )
     uses = frozenset({"loss", "head", "decide", "output_bias"})
     needs_ordinal = True

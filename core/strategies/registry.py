@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from core.errors import InputError
 from core.strategies.architecture import (
@@ -102,3 +102,21 @@ def cost(recipe: Recipe | str) -> float:
         if s.name == "boosting":
             factor *= s["rounds"] / 3.0
     return factor
+
+
+def form_ticks(recipes: Iterable[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """How a form of one checkbox per strategy shows ``recipes`` (cloning an experiment): single-strategy recipes
+    whose strategy appears once become ticks with their parameter values; the rest (combinations, one strategy
+    at several settings) stay recipe text. The baseline needs no tick: it always runs."""
+    from core.strategies.recipe import BASELINE, parse_recipe
+
+    parsed = [(text, parse_recipe(text)) for text in recipes if text != BASELINE]
+    singles = [r.steps[0].name for _, r in parsed if len(r.steps) == 1]
+    ticks: dict[str, dict[str, Any]] = {}
+    rest: list[str] = []
+    for text, recipe in parsed:
+        if len(recipe.steps) == 1 and singles.count(recipe.steps[0].name) == 1 and recipe.steps[0].name in STRATEGIES:
+            ticks[recipe.steps[0].name] = dict(recipe.steps[0].params)
+        else:
+            rest.append(text)
+    return ticks, rest

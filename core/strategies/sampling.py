@@ -46,7 +46,7 @@ class RandomOversample(_TargetSampler):
     label = "Random oversampling"
     family = "Resampling"
     help = "Repeats rows of smaller classes until each reaches ratio × the largest class."
-    params = (Param("ratio", "float", 1.0, "Target size of each class as a share of the largest class.", 0.05, 1.0),)
+    params = (Param("ratio", "float", 1.0, "Target size of each class as a share of the largest class.", 0.05, 1.0, label="Each class's size, as a share of the largest"),)
     uses = frozenset({"batches"})
 
     def targets(self, counts: np.ndarray) -> dict[int, int]:
@@ -59,7 +59,7 @@ class RandomUndersample(_TargetSampler):
     label = "Random undersampling"
     family = "Resampling"
     help = "Drops rows of larger classes until each has at most smallest ÷ ratio rows; never drops a class."
-    params = (Param("ratio", "float", 1.0, "Smallest class ÷ each class after sampling (1 = all equal).", 0.05, 1.0),)
+    params = (Param("ratio", "float", 1.0, "Smallest class ÷ each class after sampling (1 = all equal).", 0.05, 1.0, label="Smallest class ÷ each class afterwards"),)
     uses = frozenset({"batches"})
 
     def targets(self, counts: np.ndarray) -> dict[int, int]:
@@ -73,7 +73,7 @@ class OverUnder(_TargetSampler):
     family = "Resampling"
     help = "Brings every class to one middle size: larger ones undersampled, smaller ones oversampled."
     params = (Param("quantile", "float", 0.5, "Target size as this quantile of the class sizes (0.5 = median).",
-                    0.0, 1.0),)
+                    0.0, 1.0, label="Target size (quantile of class sizes)"),)
     uses = frozenset({"batches"})
 
     def targets(self, counts: np.ndarray) -> dict[int, int]:

@@ -49,9 +49,9 @@ class ClassWeight(Strategy):
     help = "Weight each training row by its class, so rare classes count more in the loss."
     params = (
         Param("scheme", "choice", "balanced", "balanced = n/(k·n_c); inverse_sqrt = 1/√n_c; effective = Cui et al. "
-              "effective number of samples; custom = your weights.", choices=SCHEMES),
-        Param("beta", "float", 0.999, "β for the effective-number scheme (closer to 1 = stronger).", 0.0, 0.99999),
-        Param("weights", "json", {}, 'Custom weights per class, e.g. {"spam": 5, "ham": 1}.'),
+              "effective number of samples; custom = your weights.", choices=SCHEMES, label="Weighting scheme"),
+        Param("beta", "float", 0.999, "β for the effective-number scheme (closer to 1 = stronger).", 0.0, 0.99999, label="Effective-number β", when=("scheme", ('effective',))),
+        Param("weights", "json", {}, 'Custom weights per class, e.g. {"spam": 5, "ham": 1}.', label="Weight per class", when=("scheme", ('custom',))),
     )
     uses = frozenset({"class_weights"})
 
