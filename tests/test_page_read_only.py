@@ -8,6 +8,7 @@ from contextlib import closing
 
 from streamlit.testing.v1 import AppTest
 
+from core.jobs import lease
 from core.jobs.experiments import add_seeds
 from core.jobs.records import Status
 from core.jobs.store import Store
@@ -19,6 +20,10 @@ PAGES = ("pages/data.py", "pages/experiment.py", "pages/runs.py", "pages/compare
 # The labels of every widget that changes datasets, experiments or runs, on any page.
 WRITE_ACTIONS = ("Use this dataset", "Load the sample", "Archive this dataset", "Submit experiment", "Cancel",
                  "Re-queue", "Add seeds", "Train this merge")
+
+
+def no_process(*args, **kwargs):
+    raise AssertionError("the read-only app started a process")
 
 
 def database_rows(store: Store) -> list[str]:
@@ -44,9 +49,7 @@ def test_no_page_offers_a_write_action_and_the_store_stays_as_it_was(filled_copy
     before = database_rows(store)
     monkeypatch.setenv(READ_ONLY_ENV, "1")
     monkeypatch.setenv("IMBALANCE_LAB_NO_AUTOSTART", "0")  # even so, a read-only app starts no worker
-    from core.jobs import lease
-
-    monkeypatch.setattr(lease.subprocess, "Popen", lambda *a, **k: (_ for _ in ()).throw(AssertionError("started")))
+    monkeypatch.setattr(lease.subprocess, "Popen", no_process)
 
     at = AppTest.from_file(APP, default_timeout=60).run()  # the Data page, under the banner
     # (AppTest drops what app.py draws around a page it switched to; tests/e2e/test_read_only.py sees the banner
