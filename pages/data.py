@@ -123,7 +123,8 @@ def load_section() -> None:
             store().archive_dataset(chosen)
             st.query_params.pop("dataset", None)
             st.rerun()
-        rename_form(chosen, by_id[chosen]["name"])
+        if not read_only():
+            rename_form(chosen, by_id[chosen]["name"])
     else:
         cap = get_settings().max_upload_mb
         upload = st.file_uploader(f"CSV, TSV, Excel, Parquet or JSON Lines (up to {cap} MB)",

@@ -18,8 +18,8 @@ from tests.apptest_pages import APP, texts_of
 PAGES = ("pages/data.py", "pages/experiment.py", "pages/runs.py", "pages/compare.py", "pages/merge.py",
          "pages/predict.py", "pages/report.py")
 # The labels of every widget that changes datasets, experiments or runs, on any page.
-WRITE_ACTIONS = ("Use this dataset", "Load the sample", "Archive this dataset", "Submit experiment", "Cancel",
-                 "Re-queue", "Add seeds", "Train this merge")
+WRITE_ACTIONS = ("Use this dataset", "Load the sample", "Archive this dataset", "Rename", "Submit experiment",
+                 "Cancel", "Re-queue", "Add seeds", "Train this merge")
 
 
 def no_process(*args, **kwargs):
@@ -34,7 +34,7 @@ def database_rows(store: Store) -> list[str]:
 def write_actions(at: AppTest) -> list[str]:
     """The labels of the write widgets the page shows (buttons, the "Add seeds" expander, a file uploader on
     the Data page)."""
-    labels = [b.label for b in at.button] + [e.label for e in at.expander]
+    labels = [b.label for b in at.button] + [e.label for e in at.expander]  # form submit buttons are buttons too
     found = [label for label in labels if label.startswith(WRITE_ACTIONS)]
     return found + (["file uploader"] if at.get("file_uploader") and not at.get("text_area") else [])
 

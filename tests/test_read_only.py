@@ -60,6 +60,7 @@ USER_WRITES = {
     "upload a dataset": lambda w: w["store"].add_dataset(labeled({"x": 10, "y": 10}), name="upload.csv"),
     "load the built-in sample": lambda w: add_sample(w["store"], get_settings()),
     "archive a dataset": lambda w: w["store"].archive_dataset(w["dataset_id"]),
+    "rename a dataset": lambda w: w["store"].rename_dataset(w["dataset_id"], "renamed"),
     "submit an experiment": lambda w: submit(w["store"], ExperimentSpec(
         dataset_id=w["dataset_id"], recipes=("focal",), seeds=1, settings=TrainSettings(**TINY_TRAINING))),
     "add an experiment row": lambda w: w["store"].add_experiment(name="x", dataset_id=w["dataset_id"], spec={}),

@@ -154,6 +154,7 @@ class Store(QueueTables):
 
     def rename_dataset(self, dataset_id: str, name: str) -> str:
         """Give a stored dataset a new name (what pickers and reports show); returns the name as stored."""
+        refuse_when_read_only("renaming a dataset")
         name = checked_name(name)
         self.dataset_info(dataset_id)  # an InputError naming the id when it is not here
         with self.connect(immediate=True) as db:

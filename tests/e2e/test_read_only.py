@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 from benchmarks.app import PAGES, start_app
 
 # Buttons (and the "Add seeds" expander) that change datasets, experiments or runs, on any page.
-WRITE_ACTION = re.compile(r"^\W*(Use this dataset|Load the sample|Archive this dataset|Submit experiment|Cancel|"
-                          r"Re-queue|Add seeds|Train this merge)")
+WRITE_ACTION = re.compile(r"^\W*(Use this dataset|Load the sample|Archive this dataset|Rename|Submit experiment|"
+                          r"Cancel|Re-queue|Add seeds|Train this merge)")
 
 
 @pytest.fixture(scope="module")
