@@ -3,7 +3,7 @@
 
 import streamlit as st
 
-from pages.common import sidebar
+from pages.common import read_only_banner, sidebar
 
 st.set_page_config(page_title="Imbalance Lab", page_icon="⚖️", layout="wide")
 
@@ -19,4 +19,5 @@ PAGES = [
 
 page = st.navigation(PAGES)
 sidebar()
+read_only_banner()
 page.run()

@@ -23,13 +23,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(workspace: Path, log_dir: Path, timeout_s: float = 90) -> tuple[Service, str]:
-    """Start the app and wait for ``/_stcore/health``; returns the service and its base URL."""
+def start_app(workspace: Path, log_dir: Path, timeout_s: float = 90, **env: str) -> tuple[Service, str]:
+    """Start the app and wait for ``/_stcore/health``; returns the service and its base URL. ``env`` adds
+    settings to the app's environment (e.g. ``IMBALANCE_LAB_READ_ONLY="1"``)."""
     port = free_port()
     args = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"), "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--global.developmentMode", "false"]
-    app = Service("streamlit", args, child_env(workspace), log_dir / "streamlit.log")
+    app = Service("streamlit", args, child_env(workspace, **env), log_dir / "streamlit.log")
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while True:

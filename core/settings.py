@@ -36,6 +36,10 @@ class Settings:
     slot_max_rss_mb: int = 4000
     slot_idle_s: float = 60.0
     no_autostart: bool = False
+    # Serve the workspace for viewing (``scripts/start.sh --read-only``): every user change to datasets,
+    # experiments and runs is refused (``refuse_when_read_only``); predictions and downloads stay allowed.
+    # The app's setting only: the worker's own writes (results, lease, heartbeats) are not user changes.
+    read_only: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -64,6 +68,22 @@ class Settings:
 
 def get_settings(**overrides: object) -> Settings:
     return Settings.from_env(**overrides)
+
+
+READ_ONLY_ENV = ENV_PREFIX + "READ_ONLY"
+
+
+def refuse_when_read_only(action: str) -> None:
+    """Raise an ``InputError`` naming the mode when the workspace is served read-only
+    (``IMBALANCE_LAB_READ_ONLY=1``). Every user-facing write of ``core`` calls it first, so the app, the
+    CLI and scripts are refused alike; ``action`` says what was refused ("submitting an experiment")."""
+    if not get_settings().read_only:
+        return
+    from core.errors import InputError
+
+    raise InputError(f"This workspace is served read-only ({READ_ONLY_ENV}=1): {action} is not allowed. Viewing, "
+                     "predictions and downloads still work; to change the workspace, start the app without "
+                     f"--read-only (unset {READ_ONLY_ENV}).")
 
 
 @dataclass(frozen=True)

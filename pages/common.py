@@ -28,9 +28,23 @@ def store() -> Store:
         st.stop()
 
 
+def read_only() -> bool:
+    """Whether the workspace is served for viewing only (``IMBALANCE_LAB_READ_ONLY=1``): pages then offer no
+    action that changes datasets, experiments or runs (``core`` would refuse it anyway)."""
+    return get_settings().read_only
+
+
+def read_only_banner() -> None:
+    """The line above every page that says the workspace is read-only, and what still works."""
+    if read_only():
+        st.info("This workspace is read-only: browse the results, predict and download reports. Uploading, "
+                "training, cancelling and archiving are switched off.", icon="🔒")
+
+
 def ensure_worker() -> None:
-    """Start the worker once per session if no live worker holds the lease."""
-    if st.session_state.get("_worker_checked"):
+    """Start the worker once per session if no live worker holds the lease
+    (never in read-only mode: predictions then need a worker already running)."""
+    if st.session_state.get("_worker_checked") or read_only():
         return
     from core.jobs.lease import ensure_worker as start
 

@@ -19,6 +19,7 @@ from core.strategies.recipe import display_order
 from pages.common import (
     ensure_worker,
     experiment_picker,
+    read_only,
     show_error,
     show_sentences,
     store,
@@ -78,7 +79,7 @@ def leaderboard(results, recipes: list[str]) -> None:
 def more_seeds(results) -> None:
     """Bring every recipe of this experiment to more seeds (finished runs are reused)."""
     limit = get_settings().max_seeds
-    if results.seeds >= limit:
+    if results.seeds >= limit or read_only():
         return
     with st.expander(f"Add seeds (this experiment has {results.seeds})"):
         to = st.number_input("Seeds to reach", results.seeds + 1, limit, min(max(results.seeds + 2, 5), limit),

@@ -12,7 +12,7 @@ from core.data.validation import to_labeled_texts
 from core.errors import InputError
 from core.results.figures import class_distribution, length_histogram
 from core.settings import get_settings
-from pages.common import current_dataset_id, set_dataset, show_error, store
+from pages.common import current_dataset_id, read_only, set_dataset, show_error, store
 
 SPLIT_HELP = ("Each row says train, validation (or dev, val) or test, in any case. Its test rows are the test set "
               "for every seed, and its validation rows (if any) the validation set; without validation rows, "
@@ -91,8 +91,11 @@ def rename_form(dataset_id: str, name: str) -> None:
 
 
 def load_section() -> None:
-    source = st.radio("Source", ["Upload a file", "Built-in sample", "Stored dataset"], horizontal=True,
-                      index=0 if store().datasets() else 1)
+    if read_only():
+        source = "Stored dataset"  # nothing can be added to a read-only workspace
+    else:
+        source = st.radio("Source", ["Upload a file", "Built-in sample", "Stored dataset"], horizontal=True,
+                          index=0 if store().datasets() else 1)
     if source == "Built-in sample":
         st.caption("Women's clothing reviews (4,000 rows, stars 1–5, CC0) — see data/README.md.")
         if st.button("Load the sample", type="primary") and (sample_id := _register_sample()):
@@ -101,7 +104,8 @@ def load_section() -> None:
     elif source == "Stored dataset":
         datasets = store().datasets()
         if not datasets:
-            st.info("No stored datasets yet — upload a file or load the sample.")
+            st.info("This read-only workspace has no datasets." if read_only() else
+                    "No stored datasets yet — upload a file or load the sample.")
             return
         names = dataset_labels(datasets)
         ids = list(names)
@@ -115,11 +119,12 @@ def load_section() -> None:
         if left.button("Open"):
             set_dataset(chosen)
             st.rerun()
-        if right.button("Archive this dataset"):
+        if not read_only() and right.button("Archive this dataset"):
             store().archive_dataset(chosen)
             st.query_params.pop("dataset", None)
             st.rerun()
-        rename_form(chosen, by_id[chosen]["name"])
+        if not read_only():
+            rename_form(chosen, by_id[chosen]["name"])
     else:
         cap = get_settings().max_upload_mb
         upload = st.file_uploader(f"CSV, TSV, Excel, Parquet or JSON Lines (up to {cap} MB)",
@@ -170,7 +175,7 @@ def profile_section(dataset_id: str) -> None:
 
 
 st.title("Data")
-if not store().datasets(include_archived=True) and (sample_id := _register_sample()):
+if not read_only() and not store().datasets(include_archived=True) and (sample_id := _register_sample()):
     set_dataset(sample_id)  # a new workspace opens on the built-in sample (an archived one stays archived)
 load_section()
 dataset_id = current_dataset_id()

@@ -16,6 +16,7 @@ from core.strategies.registry import form_ticks, form_value, strategy_infos
 from pages.common import (
     current_dataset_id,
     ensure_worker,
+    read_only,
     set_experiment,
     show_error,
     store,
@@ -165,6 +166,9 @@ if dataset_id is None:
 info = store().dataset_info(dataset_id)
 st.caption(f"Dataset: {info['name']} · {info['n_rows']:,} rows · {len(info['classes'])} classes"
            + (" · ordinal" if info["ordinal"] else ""))
+if read_only():
+    st.info("Experiments cannot be submitted in this read-only workspace; the ones already run are on **Compare**.")
+    st.stop()
 
 st.subheader("1. Strategies")
 st.caption("Each ticked strategy becomes its own recipe, compared against the baseline (the plain LSTM) and the "

@@ -21,6 +21,7 @@ from core.results.merge_suggestions import linkage_for
 from pages.common import (
     ensure_worker,
     experiment_picker,
+    read_only,
     set_experiment,
     show_error,
     store,
@@ -103,9 +104,9 @@ def effect_section(inputs, mapping: dict) -> None:
         else:
             st.info(f"Experiment #{merged.experiment_id} is retraining this merge: {merged.finished} of "
                     f"{merged.total} runs finished. The measured column appears as runs finish.")
-    if st.button("Train this merge", type="primary",
-                 help="A new experiment: same dataset, seeds, split and settings; recipes merge(…) and this "
-                      "recipe + merge(…). Finished identical runs are reused."):
+    if not read_only() and st.button("Train this merge", type="primary",
+                                     help="A new experiment: same dataset, seeds, split and settings; recipes "
+                                          "merge(…) and this recipe + merge(…). Finished identical runs are reused."):
         set_experiment(inputs.experiment_id)  # stay here: the new experiment would otherwise be the current one
         try:
             new_id = submit_merge(store(), inputs.experiment_id, inputs.recipe, mapping)

@@ -22,7 +22,7 @@ from core.results.report import (
 )
 from core.runs.references import is_reference
 from core.settings import get_settings
-from pages.common import ensure_worker, experiment_picker, show_error, store
+from pages.common import ensure_worker, experiment_picker, read_only, show_error, store
 
 MAX_TEXTS = 5_000  # one request; larger files go through the CLI with an exported bundle
 WAIT_S = 60.0
@@ -108,6 +108,10 @@ def answer_section(request_id: int) -> None:
 
 
 def predict_section(experiment_id: int, recipes: list[str]) -> None:
+    if read_only() and lease_holder(store(), get_settings().stale_after_s) is None:
+        st.warning(f"Predictions need a worker already running, and none is: this read-only app does not start "
+                   f"one. Whoever runs the workspace can start it in a terminal in the project folder: "
+                   f"`{START_WORKER}`. A request made now is answered once it runs.")
     texts = texts_input()
     chosen = st.multiselect("Recipes", recipes, default=recipes[:3],
                             help="Each recipe averages its seed models' probabilities and applies its decision rule.")

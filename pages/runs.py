@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.jobs.progress import run_progress
 from core.jobs.records import Status
-from pages.common import ensure_worker, experiment_picker, store
+from pages.common import ensure_worker, experiment_picker, read_only, store
 
 STATUS_ICON = {Status.QUEUED: "🕒", Status.RUNNING: "🏃", Status.FINISHED: "✅", Status.FAILED: "❌",
                Status.CANCELLED: "⛔", Status.INTERRUPTED: "⚠️"}
@@ -19,7 +19,8 @@ def live_runs(experiment_id: int) -> None:
     st.write(" · ".join(f"{STATUS_ICON[k]} {k} {v}" for k, v in counts.items() if v) or "no runs")
     if counts[Status.QUEUED] or counts[Status.RUNNING]:
         ensure_worker()
-    interrupted = [r for r in runs if r.status in (Status.INTERRUPTED, Status.FAILED)]
+    writable = not read_only()  # read-only: no cancel or re-queue buttons
+    interrupted = [r for r in runs if r.status in (Status.INTERRUPTED, Status.FAILED)] if writable else []
     if interrupted and st.button(f"Re-queue {len(interrupted)} interrupted/failed runs"):
         for r in interrupted:
             store().requeue(r.id)
@@ -38,10 +39,11 @@ def live_runs(experiment_id: int) -> None:
                 mid.caption(run.error)
             else:
                 mid.caption(run.status)
-            if run.status in (Status.QUEUED, Status.RUNNING) and right.button("Cancel", key=f"cancel.{run.id}"):
+            cancellable = writable and run.status in (Status.QUEUED, Status.RUNNING)
+            if cancellable and right.button("Cancel", key=f"cancel.{run.id}"):
                 store().cancel(run.id)
                 st.rerun()
-            if run.status.requeueable and right.button("Re-queue", key=f"rq.{run.id}"):
+            if writable and run.status.requeueable and right.button("Re-queue", key=f"rq.{run.id}"):
                 store().requeue(run.id)
                 st.rerun()
     st.caption(f"updated {time.strftime('%H:%M:%S')}")

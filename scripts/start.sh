@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # Install (idempotent) and start Imbalance Lab on http://localhost:8501.
+# --read-only serves the workspace for viewing (IMBALANCE_LAB_READ_ONLY=1, for the app only: it starts no worker);
+# every other argument goes to `streamlit run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+streamlit_args=()
+mode=""
+for arg in "$@"; do
+    if [ "$arg" = "--read-only" ]; then
+        export IMBALANCE_LAB_READ_ONLY=1
+        mode=" read-only"
+    else
+        streamlit_args+=("$arg")
+    fi
+done
 ./scripts/setup_env.sh requirements.txt
-echo "starting Imbalance Lab on http://localhost:${PORT:-8501} (Ctrl+C to stop)" >&2
-exec .venv/bin/python -m streamlit run app.py --server.port "${PORT:-8501}" "$@"
+echo "starting Imbalance Lab${mode} on http://localhost:${PORT:-8501} (Ctrl+C to stop)" >&2
+exec .venv/bin/python -m streamlit run app.py --server.port "${PORT:-8501}" ${streamlit_args[@]+"${streamlit_args[@]}"}

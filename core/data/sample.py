@@ -7,7 +7,7 @@ from core.data.dataset import ColumnChoice, LabeledTexts
 from core.data.readers import read_table
 from core.data.validation import to_labeled_texts
 from core.errors import InputError
-from core.settings import DATA_DIR, Settings
+from core.settings import DATA_DIR, Settings, refuse_when_read_only
 
 SAMPLE_PATH = DATA_DIR / "clothing_reviews_sample.csv"
 SAMPLE_NAME = "Clothing reviews sample (stars)"
@@ -27,4 +27,5 @@ def load_sample(settings: Settings) -> LabeledTexts:
 
 def add_sample(store, settings: Settings) -> str:
     """Store the sample in ``store`` (a ``core.jobs.store.Store``) and return its dataset id."""
+    refuse_when_read_only("loading the built-in sample")
     return store.add_dataset(load_sample(settings), name=SAMPLE_NAME, meta={"choice": SAMPLE_CHOICE.__dict__})

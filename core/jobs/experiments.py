@@ -14,7 +14,7 @@ from core.errors import InputError
 from core.jobs.store import Store
 from core.runs.pipeline import check_label_type
 from core.runs.references import ALWAYS, REFERENCES, is_reference
-from core.settings import TrainSettings, get_settings
+from core.settings import TrainSettings, get_settings, refuse_when_read_only
 from core.strategies.recipe import BASELINE, parse_recipe
 from core.strategies.registry import build
 
@@ -150,6 +150,7 @@ class _LabelType:
 
 def submit(store: Store, spec: ExperimentSpec) -> int:
     """Store the experiment and queue (or reuse) one run per recipe × seed."""
+    refuse_when_read_only("submitting an experiment")  # before validating: the mode is the first thing to say
     spec = validate(store, spec)
     name = spec.name or (f"{len(spec.recipes)} recipe{'s' * (len(spec.recipes) > 1)} × "
                          f"{spec.seeds} seed{'s' * (spec.seeds > 1)}")
@@ -165,6 +166,7 @@ def add_seeds(store: Store, experiment_id: int, to: int) -> int:
     """Bring every recipe (and reference) of an experiment to ``to`` seeds: the
     missing seeds' runs are queued, or reuse an identical finished run by
     fingerprint. Returns how many runs were added."""
+    refuse_when_read_only("adding seeds")
     experiment = store.experiment(experiment_id)
     spec = ExperimentSpec.from_json(experiment["spec"])
     max_seeds = get_settings().max_seeds

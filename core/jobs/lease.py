@@ -16,7 +16,7 @@ from pathlib import Path
 from core.errors import InputError
 from core.jobs.processes import pid_alive
 from core.jobs.store import Store
-from core.settings import PROJECT_ROOT, Settings, get_settings
+from core.settings import PROJECT_ROOT, READ_ONLY_ENV, Settings, get_settings
 
 
 class WorkerAlreadyRunning(InputError):
@@ -49,16 +49,25 @@ def renew_lease(store: Store) -> bool:
     return store.renew_lease(os.getpid())
 
 
+def worker_env() -> dict[str, str]:
+    """The environment of a worker the app starts: the app's, with the project on ``PYTHONPATH`` and without
+    ``IMBALANCE_LAB_READ_ONLY`` — read-only is the app's mode; a worker never inherits it."""
+    env = {k: v for k, v in os.environ.items() if k != READ_ONLY_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    return env
+
+
 def ensure_worker(workspace: str | Path, settings: Settings | None = None) -> int | None:
     """Start a detached worker if none holds the lease (the app calls this).
-    Returns the live worker's pid, or None when auto-start is off."""
+    Returns the live worker's pid, or None when auto-start is off or the
+    workspace is served read-only (a read-only app never starts a worker)."""
     settings = settings or get_settings(workspace=workspace)
     store = Store(workspace)
     holder = lease_holder(store, settings.stale_after_s)
-    if holder or settings.no_autostart:
+    if holder or settings.no_autostart or settings.read_only:
         return holder
     project_root = PROJECT_ROOT
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))}
+    env = worker_env()
     with open(store.root / "logs" / "worker.log", "ab") as log:  # the worker keeps its own copy
         process = subprocess.Popen([sys.executable, "-m", "core", "--workspace", str(store.root), "worker"],
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=project_root,

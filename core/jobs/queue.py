@@ -19,6 +19,7 @@ from core.errors import InputError
 from core.files import json_default
 from core.jobs.processes import pid_alive
 from core.jobs.records import RunRow, Status
+from core.settings import refuse_when_read_only
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -29,7 +30,11 @@ def _float(value: Any) -> float | None:
 
 
 class QueueTables:
-    """Mixin of ``Store``: runs, the lease and prediction requests as they change."""
+    """Mixin of ``Store``: runs, the lease and prediction requests as they change.
+
+    The user's changes (queueing, cancelling, re-queueing, deleting runs) are refused in read-only mode
+    (``core.settings.refuse_when_read_only``); the worker's (claiming, heartbeats, results, the lease) and
+    prediction requests are not."""
 
     root: Path
 
@@ -45,6 +50,7 @@ class QueueTables:
     # ----- the run queue -----
     def add_run(self, *, experiment_id: int, recipe: str, seed: int, fingerprint: str) -> int:
         """Queue a run, or serve it from an identical finished run."""
+        refuse_when_read_only("queueing a run")
         with self.connect(immediate=True) as db:
             done = next((row for row in db.execute(
                 "SELECT id, result_dir FROM runs WHERE fingerprint = ? AND status = ? "
@@ -141,6 +147,7 @@ class QueueTables:
 
     def cancel(self, run_id: int) -> str:
         """Queued: cancelled at once. Running: flagged; the run stops at its next batch."""
+        refuse_when_read_only("cancelling a run")
         with self.connect(immediate=True) as db:
             row = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
@@ -157,6 +164,7 @@ class QueueTables:
 
     def requeue(self, run_id: int) -> bool:
         """Put an interrupted, failed or cancelled run back in the queue (a user action)."""
+        refuse_when_read_only("re-queueing a run")
         again = [s.value for s in Status if s.requeueable]
         with self.connect(immediate=True) as db:
             cur = db.execute("UPDATE runs SET status = ?, cancel_requested = 0, pid = NULL, worker_pid = NULL, "
@@ -166,6 +174,7 @@ class QueueTables:
             return cur.rowcount > 0
 
     def delete_run(self, run_id: int) -> None:
+        refuse_when_read_only("deleting a run")
         run = self.run(run_id)
         if run.status is Status.RUNNING:
             raise InputError(f"run {run_id} is running; cancel it first.")

@@ -30,6 +30,7 @@ from core.files import atomic_path, json_default, safe_name
 from core.jobs.queue import QueueTables
 from core.jobs.records import ENDED, RunRow, Status
 from core.jobs.schema import open_schema
+from core.settings import refuse_when_read_only
 
 __all__ = ["ENDED", "RunRow", "Status", "Store", "run_row"]
 
@@ -96,6 +97,7 @@ class Store(QueueTables):
     # ----- datasets -----
     def add_dataset(self, data: LabeledTexts, *, name: str, meta: dict | None = None) -> str:
         """Register a validated dataset (idempotent: same content, same id)."""
+        refuse_when_read_only("adding a dataset")
         dataset_id = data.fingerprint()
         target = self.root / "datasets" / f"{dataset_id}.parquet"
         if not target.exists():
@@ -152,6 +154,7 @@ class Store(QueueTables):
 
     def rename_dataset(self, dataset_id: str, name: str) -> str:
         """Give a stored dataset a new name (what pickers and reports show); returns the name as stored."""
+        refuse_when_read_only("renaming a dataset")
         name = checked_name(name)
         self.dataset_info(dataset_id)  # an InputError naming the id when it is not here
         with self.connect(immediate=True) as db:
@@ -159,11 +162,13 @@ class Store(QueueTables):
         return name
 
     def archive_dataset(self, dataset_id: str, archived: bool = True) -> None:
+        refuse_when_read_only("archiving a dataset")
         with self.connect(immediate=True) as db:
             db.execute("UPDATE datasets SET archived = ? WHERE id = ?", (int(archived), dataset_id))
 
     # ----- experiments -----
     def add_experiment(self, *, name: str, dataset_id: str, spec: dict) -> int:
+        refuse_when_read_only("adding an experiment")
         with self.connect(immediate=True) as db:
             cur = db.execute("INSERT INTO experiments (name, dataset_id, created, spec) VALUES (?, ?, ?, ?)",
                              (name[:200], dataset_id, time.time(), json.dumps(spec, default=json_default)))
@@ -189,11 +194,13 @@ class Store(QueueTables):
         return dict(row, spec=json.loads(row["spec"]))
 
     def update_experiment_spec(self, experiment_id: int, spec: dict) -> None:
+        refuse_when_read_only("changing an experiment")
         with self.connect(immediate=True) as db:
             db.execute("UPDATE experiments SET spec = ? WHERE id = ?",
                        (json.dumps(spec, default=json_default), int(experiment_id)))
 
     def archive_experiment(self, experiment_id: int, archived: bool = True) -> None:
+        refuse_when_read_only("archiving an experiment")
         with self.connect(immediate=True) as db:
             db.execute("UPDATE experiments SET archived = ? WHERE id = ?", (int(archived), int(experiment_id)))
 

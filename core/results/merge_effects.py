@@ -42,6 +42,7 @@ from core.results.merge_suggestions import (
     unmerged_effect,
 )
 from core.runs.references import is_reference
+from core.settings import refuse_when_read_only
 from core.strategies.recipe import BASELINE, Recipe, Step, parse_recipe
 
 MERGE_STEP = "merge"
@@ -174,6 +175,7 @@ def merge_spec(store: Store, experiment_id: int, recipe: str, mapping: Mapping[s
 
 def submit_merge(store: Store, experiment_id: int, recipe: str, mapping: Mapping[str, str]) -> int:
     """Queue the experiment that retrains this merge; returns its id."""
+    refuse_when_read_only("training a merge")
     return submit(store, merge_spec(store, experiment_id, recipe, mapping))
 
 
