@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup_env.sh requirements.txt
+# Streamlit's upload limit is core's cap, IMBALANCE_LAB_MAX_UPLOAD_MB included (one number, core/settings.py).
+upload_mb=$(.venv/bin/python -c 'from core.settings import get_settings; print(get_settings().max_upload_mb)')
 echo "starting Imbalance Lab on http://localhost:${PORT:-8501} (Ctrl+C to stop)" >&2
-exec .venv/bin/python -m streamlit run app.py --server.port "${PORT:-8501}" "$@"
+exec .venv/bin/python -m streamlit run app.py --server.port "${PORT:-8501}" --server.maxUploadSize "$upload_mb" "$@"
