@@ -396,6 +396,11 @@ def cmd_strategies(args, settings) -> int:
     return 0
 
 
+# Commands whose process (or its training and prediction processes) loads TensorFlow: its routine logging,
+# which TF_CPP_MIN_LOG_LEVEL no longer silences, is left out of their standard error.
+TENSORFLOW_COMMANDS = frozenset({"worker", "predict"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings(workspace=args.workspace)
@@ -416,6 +421,11 @@ def main(argv: list[str] | None = None) -> int:
                 for e in store.experiments():
                     print(f"{e['id']:4d}  {e['name']}  dataset {e['dataset_id']}")
             return 0
+        if args.command in TENSORFLOW_COMMANDS:
+            from core.jobs.processes import tensorflow_logs_left_out
+
+            with tensorflow_logs_left_out():
+                return handlers[args.command](args, settings)
         return handlers[args.command](args, settings)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

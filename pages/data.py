@@ -5,20 +5,24 @@ import streamlit as st
 from core.data.columns import distinct_labels, label_variants, suggest_columns
 from core.data.dataset import ColumnChoice
 from core.data.dataset_names import dataset_labels, differences
-from core.data.profile import compute_profile, parts_note, parts_table
+from core.data.profile import compute_profile, cut_at_word, order_in_words, parts_note, parts_table
 from core.data.readers import read_table
 from core.data.sample import add_sample
 from core.data.validation import to_labeled_texts
 from core.errors import InputError
 from core.results.figures import class_distribution, length_histogram
-from core.settings import get_settings
-from pages.common import current_dataset_id, read_only, set_dataset, show_error, store
+from core.runs.lengths import cut_in_words, cut_of_counts
+from core.settings import TrainSettings, get_settings
+from pages.common import current_dataset_id, plain_markdown, read_only, set_dataset, show_error, store
 
 SPLIT_HELP = ("Each row says train, validation (or dev, val) or test, in any case. Its test rows are the test set "
               "for every seed, and its validation rows (if any) the validation set; without validation rows, "
               "validation is drawn per seed from the training rows. Training or validation texts that repeat a "
               "test text are left out.")
 ENCODINGS = ["auto", "utf-8", "utf-16", "latin-1", "cp1252", "iso-8859-15", "shift_jis", "gb18030", "koi8-r"]
+EXAMPLE_CHARS = 500  # of each example text shown
+UPLOAD_ROUND = "data.upload_round"  # session key: bumped to give the uploader a new, empty widget
+STORED_MESSAGE = "data.stored_message"  # session key: the confirmation shown after the rerun
 
 
 @st.cache_data(show_spinner="Reading the file…", max_entries=8)
@@ -39,6 +43,13 @@ def _register_sample() -> str | None:
     except InputError as exc:
         show_error(exc)
         return None
+
+
+def clear_upload_form(message: str) -> None:
+    """Empty the upload form once its dataset is stored (a new key gives a new, empty uploader, and the
+    column form below it goes with it) and keep ``message`` to confirm it after the rerun."""
+    st.session_state[UPLOAD_ROUND] = st.session_state.get(UPLOAD_ROUND, 0) + 1
+    st.session_state[STORED_MESSAGE] = message
 
 
 def column_form(table) -> None:
@@ -75,6 +86,8 @@ def column_form(table) -> None:
             return
         dataset_id = store().add_dataset(data, name=table.source, meta={"choice": choice.__dict__})
         set_dataset(dataset_id)
+        clear_upload_form(f"Stored {plain_markdown(table.source)} ({len(data):,} rows, {data.n_classes} classes): "
+                          "it is now the current dataset, profiled below.")
         st.rerun()
 
 
@@ -126,9 +139,10 @@ def load_section() -> None:
         if not read_only():
             rename_form(chosen, by_id[chosen]["name"])
     else:
-        cap = get_settings().max_upload_mb
+        cap = get_settings().max_upload_mb  # one limit: the label, Streamlit's own text and check, and core's
         upload = st.file_uploader(f"CSV, TSV, Excel, Parquet or JSON Lines (up to {cap} MB)",
-                                  type=["csv", "tsv", "txt", "xlsx", "parquet", "jsonl", "json"])
+                                  type=["csv", "tsv", "txt", "xlsx", "parquet", "jsonl", "json"],
+                                  max_upload_size=cap, key=f"upload.{st.session_state.get(UPLOAD_ROUND, 0)}")
         if upload is None:
             return
         encoding = st.selectbox("Encoding", ENCODINGS, help="auto: UTF-8/UTF-16 directly, otherwise detected")
@@ -147,6 +161,8 @@ def profile_section(dataset_id: str) -> None:
     info = store().dataset_info(dataset_id)
     profile, y = _profile(dataset_id)
     st.subheader(info["name"])
+    if order := order_in_words(profile):
+        st.caption(plain_markdown(order))
     for warning in info["meta"].get("warnings", []):
         st.warning(warning)
     cols = st.columns(5)
@@ -158,11 +174,14 @@ def profile_section(dataset_id: str) -> None:
     log_scale = st.toggle("Log scale", value=profile.imbalance_ratio > 20)
     st.plotly_chart(class_distribution(profile, log_scale=log_scale), width="stretch")
     st.plotly_chart(length_histogram(profile, y), width="stretch")
+    defaults = TrainSettings()
+    cut = cut_of_counts(defaults, profile.token_lengths)
+    st.caption(f"At the default training settings, {cut_in_words(cut, defaults)} The Experiment page sets the length.")
     with st.expander("Examples per class", expanded=False):
         for cls, texts in profile.examples.items():
             st.markdown(f"**{cls}**".replace("<", "&lt;"))
             for text in texts:
-                st.text(text[:500])
+                st.text(cut_at_word(text, EXAMPLE_CHARS))
     st.caption(f"{profile.n_exact_duplicates:,} exact duplicate texts (kept together in one split); "
                f"{profile.n_conflicting_duplicates:,} texts appear with more than one label.")
     st.markdown("**Rows per class in each part of the split**")
@@ -177,6 +196,9 @@ def profile_section(dataset_id: str) -> None:
 st.title("Data")
 if not read_only() and not store().datasets(include_archived=True) and (sample_id := _register_sample()):
     set_dataset(sample_id)  # a new workspace opens on the built-in sample (an archived one stays archived)
+    st.rerun()  # app.py drew the sidebar before this page ran: once more, so its Dataset block shows the sample
+if stored := st.session_state.pop(STORED_MESSAGE, None):
+    st.success(stored, icon="✅")
 load_section()
 dataset_id = current_dataset_id()
 if dataset_id:

@@ -15,5 +15,8 @@ for arg in "$@"; do
     fi
 done
 ./scripts/setup_env.sh requirements.txt
+# Streamlit's upload limit is core's cap, IMBALANCE_LAB_MAX_UPLOAD_MB included (one number, core/settings.py).
+upload_mb=$(.venv/bin/python -c 'from core.settings import get_settings; print(get_settings().max_upload_mb)')
 echo "starting Imbalance Lab${mode} on http://localhost:${PORT:-8501} (Ctrl+C to stop)" >&2
-exec .venv/bin/python -m streamlit run app.py --server.port "${PORT:-8501}" ${streamlit_args[@]+"${streamlit_args[@]}"}
+exec .venv/bin/python -m streamlit run app.py --server.port "${PORT:-8501}" --server.maxUploadSize "$upload_mb" \
+    ${streamlit_args[@]+"${streamlit_args[@]}"}

@@ -14,14 +14,14 @@ import pytest
 from conftest import make_texts
 
 PROJECT = Path(__file__).resolve().parent.parent
-CLI_ENV = {"IMBALANCE_LAB_NO_AUTOSTART": "1", "IMBALANCE_LAB_WORKER_SLOTS": "2", "IMBALANCE_LAB_HEARTBEAT_S": "0.5",
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
+CLI_ENV = {"IMBALANCE_LAB_NO_AUTOSTART": "1", "IMBALANCE_LAB_WORKER_SLOTS": "2", "IMBALANCE_LAB_HEARTBEAT_S": "0.5"}
+NOT_SET = ("IMBALANCE_LAB_WORKSPACE", "TF_CPP_MIN_LOG_LEVEL")  # the commands run as a user runs them
 COUNTS = {"bad": 12, "ok": 18, "good": 40}
 TINY_FLAGS = ["--seeds", "1", "--epochs", "1", "--units", "8", "--embedding-dim", "8"]
 
 
 def cli(*args: str, workspace: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "IMBALANCE_LAB_WORKSPACE"}
+    env = {k: v for k, v in os.environ.items() if k not in NOT_SET}
     prefix = ["--workspace", str(workspace)] if workspace else []
     return subprocess.run([sys.executable, "-m", "core", *prefix, *map(str, args)], cwd=PROJECT,
                           env={**env, **CLI_ENV}, capture_output=True, text=True, timeout=timeout)
@@ -85,6 +85,16 @@ def test_train_prints_recipes_references_and_per_class_recall(cli_trained):
     assert all(label in recall.splitlines()[1] for label in COUNTS)
     assert re.search(r"^class_weight\s+[\d.]+\s+[\d.]+\s+[\d.]+$", recall, re.M), recall
     assert "Traceback" not in cli_trained["out"].stderr
+
+
+def tensorflow_lines(stderr: str) -> list[str]:
+    """Lines of TensorFlow's start-up logging (its oneDNN notices, absl's C++ and Python logging)."""
+    return [line for line in stderr.splitlines() if "oneDNN" in line or "absl" in line]
+
+
+def test_train_prints_no_tensorflow_start_up_logging(cli_trained):
+    assert "finished 5" in cli_trained["out"].stderr  # the training processes ran and wrote here
+    assert tensorflow_lines(cli_trained["out"].stderr) == []
 
 
 def test_experiment_show_prints_the_stored_comparison(cli_trained):
@@ -159,6 +169,7 @@ def test_export_then_predict_gives_one_class_per_row(cli_trained, tmp_path):
     pd.DataFrame({"id": range(len(new_texts)), "text": new_texts}).to_csv(new, index=False)
     result = cli("predict", bundle, new, "--text-col", "text")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert tensorflow_lines(result.stderr) == []
     lines = result.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["text", "predicted"]
     assert {f"p_{c}" for c in COUNTS} <= set(lines[0].split())

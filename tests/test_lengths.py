@@ -22,7 +22,7 @@ def test_words_are_counted_as_the_keras_encoder_counts_them():
     from keras.layers import TextVectorization
 
     texts = ["Hello, world!", "  spaced   out\ttabs\nnewline ", "don't stop-me now...", "", "ÜBER café 3.5 ¡sí!",
-             "a_b (c) [d] {e} #f @g"]
+             "a_b (c) [d] {e} #f @g", "no\xa0break em\u2003space"]  # Keras splits on ASCII whitespace only
     layer = TextVectorization(output_mode="int", ragged=True)
     layer.adapt(np.asarray(texts, dtype=object))
     keras_counts = np.diff(layer(np.asarray(texts, dtype=object)).row_splits.numpy())
@@ -66,3 +66,12 @@ def test_settings_a_user_writes_take_todays_defaults_and_bad_ones_are_named():
         TrainSettings.from_user({"epoch": 2}, where="spec.toml: [training]")
     with pytest.raises(InputError, match="pooling must be one of last, max, mean_max"):
         TrainSettings.from_user({"pooling": "avg"})
+
+
+def test_the_cut_from_the_profiles_token_counts_is_the_cut_of_the_texts():
+    from core.data.profile import token_lengths
+    from core.runs.lengths import cut_of_counts
+
+    texts = ["w " * n for n in range(1, 41)] + ["no\xa0break\u2003here " * 30]
+    settings = TrainSettings(max_len=None, max_len_cap=32)
+    assert cut_of_counts(settings, token_lengths(texts)) == length_cut(settings, texts)

@@ -8,6 +8,7 @@ file chooser."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -233,3 +234,53 @@ def test_a_dataset_without_a_split_column_shows_the_shares_each_seed_draws(empty
     table = parts_frame(run_page())
     assert list(table.columns) == ["class", "train ≈", "validation ≈10%", "test ≈20%"]
     assert table.values.tolist() == [["bad", 7, 1, 2], ["good", 28, 4, 8], ["all", 35, 5, 10]]
+
+
+def test_use_this_dataset_confirms_it_and_empties_the_upload_form(empty_workspace):
+    at = upload(run_page(), "reviews.csv", csv_bytes({"bad": 12, "ok": 30, "good": 90}))
+    button(at, "Use this dataset").click()
+    rerun(at)
+
+    assert [s.value for s in at.success] == ["Stored reviews\\.csv (132 rows, 3 classes): it is now the current "
+                                             "dataset, profiled below."]
+    assert at.file_uploader[0].value is None  # a new, empty uploader
+    assert not [b for b in at.button if b.label == "Use this dataset"] and not at.text_input
+    assert at.subheader[0].value == "reviews.csv"
+    assert not rerun(at).success  # said once
+
+
+def test_the_upload_limit_is_cores_cap_in_the_label_and_in_streamlits_own_check(empty_workspace, monkeypatch):
+    monkeypatch.setenv("IMBALANCE_LAB_MAX_UPLOAD_MB", "7")
+    at = run_page()
+    at.radio[0].set_value("Upload a file")
+    rerun(at)
+    (uploader,) = at.file_uploader
+    assert uploader.label.endswith("(up to 7 MB)")
+    assert uploader.proto.max_upload_size_mb == 7  # Streamlit's "Limit 7MB per file" and its browser-side check
+
+
+def captions(at: AppTest) -> list[str]:
+    """The captions' text as shown (Markdown escapes removed)."""
+    return [c.value.replace("\\", "") for c in at.caption]
+
+
+def test_the_profile_of_ordinal_labels_shows_their_order(empty_workspace):
+    Store(empty_workspace).add_dataset(replace(labeled({"poor": 10, "fair": 20, "good": 15}), ordinal=True),
+                                       name="graded")
+    assert "Ordinal labels, low to high: poor < fair < good." in captions(run_page())
+
+
+def test_the_profile_says_how_many_texts_the_default_length_cuts(empty_workspace):
+    texts = tuple([f"short text number {i} here" for i in range(20)] + ["long " * 300, "longer " * 400])
+    data = LabeledTexts(texts, np.array([0, 1] * 11), ("a", "b"), name="lengths")
+    Store(empty_workspace).add_dataset(data, name="lengths")
+    (said,) = [c for c in captions(run_page()) if c.startswith("At the default training settings")]
+    assert "texts are cut after 256 words" in said and "that cuts 2 of 22 texts (9%)" in said
+
+
+def test_the_first_load_of_a_new_workspace_shows_the_sample_in_the_sidebar(empty_workspace):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Dataset" in [c.value for c in at.sidebar.caption]
+    assert any(t.value.startswith(SAMPLE_NAME) for t in at.sidebar.text)

@@ -12,10 +12,13 @@ import pytest
 from core.data.dataset import PARTS, LabeledTexts, duplicate_groups
 from core.data.profile import (
     compute_profile,
+    cut_at_word,
     format_profile,
     has_tokens,
+    order_in_words,
     parts_note,
     parts_table,
+    split_in_words,
     token_lengths,
 )
 from tests.conftest import labeled
@@ -216,6 +219,22 @@ def test_split_column_without_validation_rows_draws_validation_from_its_training
     assert "validation is drawn per seed from its training rows (25% of them" in parts_note(p)
 
 
+def test_split_in_words_names_the_parts_the_split_column_fixes_and_the_shares_of_the_drawn_ones() -> None:
+    texts = [f"text {i}" for i in range(50)]
+    labels = ["a"] * 30 + ["b"] * 20
+    train_test = ["test" if i % 5 == 0 else "train" for i in range(50)]
+    p = compute_profile(parted(texts, labels, train_test, ("a", "b")), test_share=0.2, validation_share=0.25)
+    assert split_in_words(p.parts) == {"test": "fixed by the split column (10 rows)",
+                                       "validation": "25% of the split column's training rows, drawn per seed"}
+    all_three = ["test" if i % 5 == 0 else "validation" if i % 5 == 1 else "train" for i in range(50)]
+    p = compute_profile(parted(texts, labels, all_three, ("a", "b")))
+    assert split_in_words(p.parts) == {"test": "fixed by the split column (10 rows)",
+                                       "validation": "fixed by the split column (10 rows)"}
+    p = compute_profile(counts_dataset({"a": 100, "b": 20}), test_share=0.3, validation_share=0.1)
+    assert split_in_words(p.parts) == {"test": "30% of the rows, drawn per seed",
+                                       "validation": "10% of the rows, drawn per seed"}
+
+
 # ---------------------------------------------------------------- report and speed
 
 
@@ -225,6 +244,24 @@ def test_format_profile_lists_every_class_and_the_total() -> None:
     assert any(line.startswith("spam") and " 3 " in line for line in lines)
     assert any(line.startswith("all") and "12" in line for line in lines)
     assert "Imbalance ratio (largest / smallest class): 3.0" in report
+
+
+def test_ordinal_labels_are_said_low_to_high_and_unordered_ones_not_at_all() -> None:
+    data = counts_dataset({"poor": 3, "fair": 5, "good": 4})
+    assert order_in_words(compute_profile(replace(data, ordinal=True))) == "Ordinal labels, low to high: " \
+        "poor < fair < good."
+    assert order_in_words(compute_profile(data)) is None
+
+
+@pytest.mark.parametrize(("text", "limit", "expected"), [
+    ("short text", 20, "short text"),
+    ("lovely summer dress", 18, "lovely summer…"),  # not "lovely summer dre…"
+    ("lovely summer dress and more", 15, "lovely summer…"),  # the cut may fall right on a space
+    ("fits well,\n   true to size", 14, "fits well,…"),  # the spaces before the cut go too
+    ("Supercalifragilistic words", 10, "Supercali…"),  # a first word too long is cut inside it
+])
+def test_examples_are_cut_at_a_word_boundary(text, limit, expected) -> None:
+    assert cut_at_word(text, limit) == expected and len(cut_at_word(text, limit)) <= limit
 
 
 def test_format_profile_shows_conflicting_texts() -> None:
@@ -248,7 +285,18 @@ def test_length_histogram_ships_bins_not_rows_and_each_class_sums_to_100_percent
     data = labeled({"rare": 30, "common": 3000})
     profile = compute_profile(data)
     fig = length_histogram(profile, data.y, bins=20)
-    assert [t.name for t in fig.data] == ["common", "rare"]
+    assert [t.name for t in fig.data] == ["rare", "common"]  # class order, not size
     for trace in fig.data:
         assert trace.type == "bar" and len(trace.y) == 20  # bins, however many rows
         assert 98.0 <= sum(trace.y) <= 100.0 + 1e-9  # the 1% longest texts lie beyond the 99th percentile
+
+
+def test_length_histogram_draws_each_shown_class_in_its_own_colour_in_class_order():
+    from core.results.figures import length_histogram
+
+    counts = {f"level {k:02d}": 5 + (k * 7) % 13 for k in range(12)}  # sizes not in class order
+    data = labeled(counts)
+    fig = length_histogram(compute_profile(data), data.y)
+    assert [t.name for t in fig.data] == list(counts)
+    colours = [t.marker.color for t in fig.data]
+    assert len(set(colours)) == 12

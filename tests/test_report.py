@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -106,6 +107,28 @@ def test_class_and_dataset_names_are_escaped_in_the_report(hostile):
     # script tags are only plotly's own: the library and one call per figure
     assert report.count("<script") == report.count("</script>")
     assert report.count("<script") == 2 + report.count('class="plotly-graph-div"')
+
+
+def spec_rows(report: str) -> dict[str, str]:
+    """The report's experiment table, field → value (as HTML text)."""
+    section = report[report.index("<h2>Experiment</h2>"):report.index("<h2>Dataset</h2>")]
+    return {html.unescape(field): html.unescape(value)
+            for field, value in re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", section)}
+
+
+def test_the_report_says_a_split_column_fixes_the_test_set_instead_of_a_test_share(tmp_path):
+    from dataclasses import replace
+
+    store = Store(tmp_path / "workspace")
+    data = labeled({"bad": 20, "good": 40})
+    parts = np.where(np.arange(60) % 4 == 0, 2, 0)  # every 4th row is a test row, the rest train
+    dataset_id = store.add_dataset(replace(data, parts=parts), name="with a split column")
+    experiment_id = submit(store, ExperimentSpec(dataset_id=dataset_id, seeds=1, test_share=0.2,
+                                                 validation_share=0.1))
+    rows = spec_rows(build_html_report(store, experiment_id))
+    assert rows["test set"] == "fixed by the split column (15 rows)"
+    assert rows["validation set"] == "10% of the split column's training rows, drawn per seed"
+    assert "test share" not in rows  # the spec's 0.2 does not apply
 
 
 # ----- CSV / JSON -----

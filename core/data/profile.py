@@ -15,6 +15,7 @@ of the settings' test and validation shares.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -268,10 +269,41 @@ def compute_profile(data: LabeledTexts, *, examples_per_class: int = 3, seed: in
     )
 
 
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters; else the whole words of its start that fit, then "…"
+    (at most ``limit`` characters in all), so an example never ends in half a word. A first word longer
+    than that is cut inside it."""
+    if len(text) <= limit:
+        return text
+    last_space = re.search(r"\s\S*$", text[:limit])  # the last whitespace a cut may end before
+    kept = text[: last_space.start()].rstrip() if last_space else ""
+    return (kept or text[: limit - 1]) + "…"
+
+
 def _shorten(text: str, width: int) -> str:
     """One line of at most ``width`` characters, for tables in a terminal."""
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return cut_at_word(" ".join(text.split()), width)
+
+
+def order_in_words(p: Profile) -> str | None:
+    """The order of ordinal labels, low to high ("1 < 2 < 3"); None when the labels are not ordinal."""
+    return f"Ordinal labels, low to high: {' < '.join(p.classes)}." if p.ordinal else None
+
+
+def split_in_words(parts: PartCounts) -> dict[str, str]:
+    """Where the test and validation rows come from (keys ``test``, ``validation``): fixed by the split
+    column, with their count, or drawn per seed, with the share that draws them (a report's spec says this
+    instead of a share the split column overrides)."""
+    def fixed(name: str) -> str:
+        return f"fixed by the split column ({_count(sum(getattr(parts, name)), 'row')})"
+
+    test = fixed(PARTS[TEST]) if PARTS[TEST] in parts.fixed else f"{parts.test_share:.0%} of the rows, drawn per seed"
+    if PARTS[VALIDATION] in parts.fixed:
+        validation = fixed(PARTS[VALIDATION])
+    else:
+        of = "the split column's training rows" if parts.fixed else "the rows"
+        validation = f"{parts.validation_share:.0%} of {of}, drawn per seed"
+    return {PARTS[TEST]: test, PARTS[VALIDATION]: validation}
 
 
 def _count(n: int, noun: str) -> str:

@@ -40,6 +40,13 @@ def class_distribution(profile: Profile, *, log_scale: bool = False) -> go.Figur
     return _layout(fig, f"Class distribution — imbalance ratio {profile.imbalance_ratio:.1f}")
 
 
+def class_colours(n: int) -> list[str]:
+    """``n`` colours, one per class: plotly's colour-blind-safe qualitative palette while its 11 colours
+    last, else its 24-colour one, so up to 24 classes never share a colour."""
+    palette = PALETTE if n <= len(PALETTE) else px.colors.qualitative.Dark24
+    return [palette[i % len(palette)] for i in range(n)]
+
+
 def length_histogram(profile: Profile, y: np.ndarray, *, max_classes: int = 12, bins: int = 40) -> go.Figure:
     """Share of each class's texts per token-length bin, binned here: shipping
     every row's length to the browser (a plotly histogram) made the Data page's
@@ -50,12 +57,13 @@ def length_histogram(profile: Profile, y: np.ndarray, *, max_classes: int = 12, 
     edges = np.histogram_bin_edges(lengths[lengths <= cap], bins=bins, range=(0, cap))
     centres, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     counts = np.bincount(y, minlength=len(profile.classes)) if len(y) else np.zeros(len(profile.classes), int)
-    top = [c for c in np.argsort(-counts, kind="stable")[:max_classes] if counts[c]]
+    # the largest classes, drawn and listed in class order (low to high for ordinal labels)
+    shown = sorted(c for c in np.argsort(-counts, kind="stable")[:max_classes] if counts[c])
     fig = go.Figure()
-    for i, c in enumerate(top):
+    for c, colour in zip(shown, class_colours(len(shown))):
         share = 100.0 * np.histogram(lengths[(y == c) & (lengths <= cap)], bins=edges)[0] / counts[c]
         name = plain(profile.classes[c])
-        fig.add_bar(x=centres, y=share, width=widths, name=name, opacity=0.55, marker_color=PALETTE[i % len(PALETTE)],
+        fig.add_bar(x=centres, y=share, width=widths, name=name, opacity=0.55, marker_color=colour,
                     customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                     hovertemplate="%{fullData.name}<br>%{customdata[0]:.0f}–%{customdata[1]:.0f} tokens: "
                                   "%{y:.1f}%<extra></extra>")

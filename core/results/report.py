@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from core.data.profile import Profile, compute_profile, split_in_words
 from core.errors import InputError
 from core.files import safe_name
 from core.jobs.store import Store
@@ -144,12 +145,12 @@ class _Figures:
         return f'<div class="figure">{div}</div>'
 
 
-def _spec_section(results: ExperimentResults, info: dict) -> str:
+def _spec_section(results: ExperimentResults, info: dict, profile: Profile) -> str:
     spec = results.experiment["spec"]
+    split = split_in_words(profile.parts)  # a split column's parts, not the shares it overrides
     rows = [("dataset", f"{info['name']} ({info['n_rows']:,} rows, {len(info['classes'])} classes"
                         f"{', ordinal' if info['ordinal'] else ''})"),
-            ("seeds", spec.get("seeds")), ("test share", spec.get("test_share")),
-            ("validation share", spec.get("validation_share")),
+            ("seeds", spec.get("seeds")), ("test set", split["test"]), ("validation set", split["validation"]),
             ("recipes", " · ".join(spec.get("recipes", ()))), ("references", " · ".join(spec.get("references", ())))]
     rows += [(f"training: {k}", "auto" if v is None else v) for k, v in spec.get("settings", {}).items()]
     status = results.runs["status"].value_counts()
@@ -157,11 +158,9 @@ def _spec_section(results: ExperimentResults, info: dict) -> str:
     return "<h2>Experiment</h2>" + _table(["field", "value"], rows, cls="spec")
 
 
-def _dataset_section(store: Store, info: dict, figure: _Figures) -> str:
-    from core.data.profile import compute_profile
+def _dataset_section(profile: Profile, figure: _Figures) -> str:
     from core.results.figures import class_distribution
 
-    profile = compute_profile(store.load_dataset(info["id"]))
     facts = [("rows", f"{profile.n_rows:,}"), ("classes", len(profile.classes)),
              ("imbalance ratio (largest / smallest)", f"{profile.imbalance_ratio:.1f}"),
              ("normalised entropy (1 = balanced)", f"{profile.normalised_entropy:.2f}"),
@@ -242,6 +241,9 @@ def build_html_report(store: Store, experiment_id: int) -> str:
     board = build_leaderboard(results)
     experiment = results.experiment
     info = store.dataset_info(experiment["dataset_id"])
+    spec = experiment["spec"]
+    profile = compute_profile(store.load_dataset(info["id"]), test_share=spec.get("test_share"),
+                              validation_share=spec.get("validation_share"))
     figure = _Figures()
     generated = time.strftime("%Y-%m-%d %H:%M", time.localtime())
     title = f"Imbalance Lab — experiment #{int(experiment['id'])}: {experiment['name']}"
@@ -250,8 +252,8 @@ def build_html_report(store: Store, experiment_id: int) -> str:
         f"<p class=\"note\">Generated {_esc(generated)} from workspace results. Dataset {_esc(info['name'])}.</p>",
         _verdict_section(board),
         _leaderboard_section(board),
-        _spec_section(results, info),
-        _dataset_section(store, info, figure),
+        _spec_section(results, info, profile),
+        _dataset_section(profile, figure),
         _statistics_section(results),
         _per_class_section(results, figure),
         _confusion_section(store, results, figure),

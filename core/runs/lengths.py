@@ -23,6 +23,8 @@ LENGTH_PERCENTILE = 95.0
 MIN_AUTO_LEN = 8
 # keras.layers.TextVectorization's default standardisation ("lower_and_strip_punctuation")
 _KERAS_PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
+# its default split: runs of ASCII whitespace (a no-break or em space does not split, unlike str.split)
+_KERAS_WORD = re.compile(r"[^ \t\n\r\f\v]+")
 
 
 def auto_max_len(lengths: np.ndarray, cap: int) -> int:
@@ -35,8 +37,8 @@ def auto_max_len(lengths: np.ndarray, cap: int) -> int:
 
 def word_counts(texts: Sequence[str]) -> np.ndarray:
     """Words per text as the encoder counts them."""
-    return np.fromiter((len(_KERAS_PUNCTUATION.sub("", t.lower()).split()) for t in texts), dtype=np.int64,
-                       count=len(texts))
+    return np.fromiter((len(_KERAS_WORD.findall(_KERAS_PUNCTUATION.sub("", t.lower()))) for t in texts),
+                       dtype=np.int64, count=len(texts))
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,13 @@ class Cut:
 
 
 def length_cut(settings: TrainSettings, texts: Sequence[str]) -> Cut:
-    counts = word_counts(texts)
+    """Where ``settings`` cut ``texts`` and how much that cuts."""
+    return cut_of_counts(settings, word_counts(texts))
+
+
+def cut_of_counts(settings: TrainSettings, counts: np.ndarray) -> Cut:
+    """``length_cut`` from words per text already counted (the Data page's profile holds them)."""
+    counts = np.asarray(counts, dtype=np.int64)
     auto = settings.max_len is None
     max_len = auto_max_len(counts, settings.max_len_cap) if auto else int(settings.max_len)
     total = int(counts.sum())
@@ -71,11 +79,16 @@ def training_in_words(settings: TrainSettings, texts: Sequence[str] | None = Non
     else:
         lines.append(f"The learning rate stays at {s.learning_rate:g}.")
     if texts is not None and len(texts):
-        cut = length_cut(s, texts)
-        how = (f"the 95th percentile of the texts' lengths, at most {s.max_len_cap}" if cut.auto
-               else "set by hand")
-        share = cut.texts_cut / cut.texts
-        lines.append(f"Texts are cut after {cut.max_len} words ({how}): that cuts {cut.texts_cut:,} of "
-                     f"{cut.texts:,} texts ({share:.0%}), and {cut.words_dropped_share:.1%} of all words are "
-                     "never seen.")
+        cut_words = cut_in_words(length_cut(s, texts), s)
+        lines.append(cut_words[0].upper() + cut_words[1:])
     return lines
+
+
+def cut_in_words(cut: Cut, settings: TrainSettings) -> str:
+    """Where texts are cut and how many that cuts, as a clause: "texts are cut after 96 words (…): that cuts
+    4 of 100 texts (4%), and 2.0% of all words are never seen." (the Experiment and Data pages say it)."""
+    how = (f"the 95th percentile of the texts' lengths, at most {settings.max_len_cap}" if cut.auto
+           else "set by hand")
+    share = cut.texts_cut / cut.texts if cut.texts else 0.0
+    return (f"texts are cut after {cut.max_len} words ({how}): that cuts {cut.texts_cut:,} of {cut.texts:,} texts "
+            f"({share:.0%}), and {cut.words_dropped_share:.1%} of all words are never seen.")
