@@ -2,6 +2,8 @@
 matrices side by side (click a cell to read its texts), curves and calibration.
 The chosen view (recipes, classes, section) lives in the URL query."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -44,9 +46,12 @@ def _pooled(root: str, experiment_id: int, n_finished: int, recipe: str):
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=16)
-def _leaderboard(root: str, experiment_id: int, n_finished: int, sort_by: str):
-    """The leaderboard (tests and power: a few tenths of a second) once per set of finished runs and ranking."""
-    return build_leaderboard(_results(root, experiment_id, n_finished), sort_by=sort_by)
+def _leaderboard(root: str, experiment_id: int, n_finished: int, sort_by: str, classes: tuple[str, ...] = (),
+                 class_metric: str = "recall"):
+    """The leaderboard (tests and power: a few tenths of a second) once per set of finished runs, ranking and
+    per-class columns."""
+    return build_leaderboard(_results(root, experiment_id, n_finished), sort_by=sort_by, classes=classes,
+                             class_metric=class_metric)
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=16)
@@ -61,7 +66,7 @@ def pooled_for(results, recipes: list[str]) -> dict:
     return {r: p for r, p in found.items() if p is not None}
 
 
-def leaderboard(results, recipes: list[str]) -> None:
+def leaderboard(results, recipes: list[str], classes: list[str]) -> None:
     metrics = results.headline_metrics()
     c = st.columns([2, 4])
     chosen = st.query_params.get("sort", "macro_f1")
@@ -69,9 +74,16 @@ def leaderboard(results, recipes: list[str]) -> None:
                              format_func=metric_label)
     st.query_params["sort"] = sort_by
     shown = c[1].multiselect("Columns", metrics, default=metrics, format_func=metric_label) or metrics
-    full = _leaderboard(str(store().root), int(results.experiment["id"]), len(results.finished), sort_by)
+    key = (str(store().root), int(results.experiment["id"]), len(results.finished), sort_by)
+    full = _leaderboard(*key)
     show_sentences(verdict(full))
-    board = full.select(shown).only(recipes)
+    narrowed = len(classes) < len(results.classes)
+    if narrowed:
+        class_metric = st.radio("Per-class columns", ["recall", "precision", "f1"], horizontal=True)
+        full = _leaderboard(*key, tuple(classes), class_metric)
+        st.caption(f"The Classes filter adds a {class_metric} column per chosen class; "
+                   f"{', '.join(metric_label(m) for m in shown)} are over all classes, whatever the filter.")
+    board = full.select([*shown, *full.metrics[len(metrics):]]).only(recipes)
     st.html(f"<style>{LEADERBOARD_CSS}</style>{board.html()}")
     more_seeds(results)
 
@@ -111,33 +123,51 @@ def confusion_grid(results, recipes, classes) -> None:
     summed = _confusions(str(store().root), int(results.experiment["id"]), len(results.finished))
     matrices = {r: summed[r][0] for r in pooled if r in summed}
     zmax = 1.0 if normalise else max(int(m.max()) for m in matrices.values())
-    st.caption("Summed over seeds; one shared colour scale. Click a cell to read the texts behind it.")
+    narrowed = len(classes) < len(results.classes)
+    st.caption("Summed over seeds; one shared colour scale. Click a cell to read the texts behind it."
+               + (" Rows: the chosen classes (a merge's groups always); columns: every predicted class, so a "
+                  "row's shares still sum to 1." if narrowed else ""))
     cols = st.columns(min(3, len(matrices)))
     for i, (recipe, cm) in enumerate(matrices.items()):
+        names = summed[recipe][1]
         with cols[i % len(cols)]:
-            fig = figures.confusion_heatmap(cm, summed[recipe][1], title=recipe, normalise=normalise, zmax=zmax,
-                                            showscale=i == 0)
-            event = st.plotly_chart(fig, width="stretch", key=f"cm.{recipe}", on_select="rerun",
-                                    selection_mode="points")
-            points = (event or {}).get("selection", {}).get("points", []) if event else []
-            if points:
-                st.session_state["cell"] = (recipe, points[0].get("y"), points[0].get("x"))
-    cell_reader(results, pooled)
+            fig = figures.confusion_heatmap(cm, names, title=recipe, normalise=normalise, zmax=zmax,
+                                            showscale=i == 0, rows=compare.shown_classes(names, classes,
+                                                                                         results.classes))
+            st.plotly_chart(fig, width="stretch", key=f"cm.{recipe}", selection_mode="points",
+                            on_select=partial(_read_clicked_cell, f"cm.{recipe}", recipe))
+    cell_reader(results, pooled, classes)
 
 
-def cell_reader(results, pooled) -> None:
+def _read_clicked_cell(chart_key: str, recipe: str) -> None:
+    """Point the cell reader at the cell just clicked in ``recipe``'s matrix
+    (runs when that chart's selection changes, before its widgets are drawn)."""
+    state = st.session_state.get(chart_key)
+    cell = compare.clicked_cell(state.selection.points if state else [])
+    if cell is not None:
+        st.session_state["reader.recipe"] = recipe
+        st.session_state["reader.true"], st.session_state["reader.predicted"] = cell
+
+
+def _keep_choice(key: str, options: list, default) -> None:
+    """Reset a widget's remembered choice that its options no longer hold (another recipe's classes)."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def cell_reader(results, pooled, classes) -> None:
     st.markdown("**Texts behind a cell**")
     recipes = list(pooled)
-    chosen = st.session_state.get("cell")
     c = st.columns(3)
-    recipe = c[0].selectbox("Recipe", recipes, index=recipes.index(chosen[0]) if chosen and chosen[0] in recipes else 0)
+    _keep_choice("reader.recipe", recipes, recipes[0])
+    recipe = c[0].selectbox("Recipe", recipes, key="reader.recipe")
     p = pooled[recipe]
-    names = [figures.plain(x) for x in p.classes]
-    default_true = names.index(chosen[1]) if chosen and chosen[1] in names else 0
-    default_pred = names.index(chosen[2]) if chosen and chosen[2] in names else min(1, len(names) - 1)
-    true_i = c[1].selectbox("True class", range(len(p.classes)), index=default_true, format_func=lambda i: p.classes[i])
-    pred_i = c[2].selectbox("Predicted class", range(len(p.classes)), index=default_pred,
-                            format_func=lambda i: p.classes[i])
+    rows = compare.shown_classes(p.classes, classes, results.classes) or list(range(len(p.classes)))
+    predicted = list(range(len(p.classes)))
+    _keep_choice("reader.true", rows, rows[0])
+    _keep_choice("reader.predicted", predicted, next((j for j in predicted if j != rows[0]), rows[0]))
+    true_i = c[1].selectbox("True class", rows, key="reader.true", format_func=lambda i: p.classes[i])
+    pred_i = c[2].selectbox("Predicted class", predicted, key="reader.predicted", format_func=lambda i: p.classes[i])
     hits = compare.cell_rows(p, true_i, pred_i)
     data = store().load_dataset(results.experiment["dataset_id"])
     st.caption(f"{len(hits)} test texts (over all seeds): true {p.classes[true_i]} → predicted {p.classes[pred_i]}")
@@ -151,18 +181,23 @@ def curves(results, recipes, classes) -> None:
     if not pooled:
         return
     first = next(iter(pooled.values()))
-    cls = st.selectbox("Class", range(len(first.classes)), format_func=lambda i: first.classes[i])
+    options = [c for c in results.classes if c in classes] or list(results.classes)
+    default = compare.minority_class(first, options)
+    cls = st.selectbox("Class", options, index=options.index(default) if default in options else 0,
+                       help="Starts on the chosen class with the fewest test texts.")
     cols = st.columns(3)
     for col, kind, title in zip(cols, ("pr", "roc", "calibration"), ("Precision–recall", "ROC", "Reliability")):
-        points = {}
+        series = {}
         for r, p in pooled.items():
-            if cls < len(p.classes) and (pts := compare.curve_points(p, cls, kind)) is not None:
-                points[f"{r} (Brier {results.mean_score('brier', r):.3f})" if kind == "calibration" else r] = pts
-        col.plotly_chart(figures.curves(points, kind=kind, title=f"{title}: {first.classes[cls]}"),
-                         width="stretch")
+            if cls in p.classes and (found := compare.curve(p, p.classes.index(cls), kind)) is not None:
+                series[r] = found
+        col.plotly_chart(figures.curves(series, kind=kind, title=f"{title}: {cls}"), width="stretch")
     lstm = [r for r in recipes if not is_reference(r)]
     st.plotly_chart(figures.learning_curves({r: compare.histories(results, store(), r) for r in lstm}),
                     width="stretch")
+    if len(classes) < len(results.classes):
+        st.caption("Learning curves are over all classes (training and validation loss, validation macro-F1): "
+                   "the Classes filter does not change them.")
 
 
 st.title("Compare")
@@ -178,7 +213,9 @@ if results.finished.empty:
 all_recipes = display_order(r for r in results.recipes if r in set(results.finished["recipe"]))
 c = st.columns([3, 2])
 recipes = c[0].multiselect("Recipes", all_recipes, default=query_list("recipe", all_recipes))
-classes = c[1].multiselect("Classes", list(results.classes), default=query_list("class", list(results.classes)))
+classes = c[1].multiselect("Classes", list(results.classes), default=query_list("class", list(results.classes)),
+                           help="Narrows the per-class views; each view says what it leaves over all classes. "
+                                "None chosen: every class.") or list(results.classes)
 view = st.segmented_control("View", ["Leaderboard", "Per class", "Confusion", "Curves"],
                             default=st.query_params.get("view", "Leaderboard")) or "Leaderboard"
 st.query_params["recipe"] = recipes if len(recipes) < len(all_recipes) else []
@@ -190,7 +227,7 @@ if pending:
 if not recipes:
     st.info("Pick at least one recipe.")
 elif view == "Leaderboard":
-    leaderboard(results, recipes)
+    leaderboard(results, recipes, classes)
 elif view == "Per class":
     per_class(results, recipes, classes)
 elif view == "Confusion":

@@ -18,9 +18,11 @@ CLASSES = ("neg", "neu", "pos")
 
 
 def results_from(scores: dict[str, dict[str, list[float]]], *, seeds: int | None = None,
-                 classes: dict[str, tuple[str, ...]] | None = None) -> ExperimentResults:
+                 classes: dict[str, tuple[str, ...]] | None = None,
+                 class_recall: dict[str, dict[str, list[float]]] | None = None) -> ExperimentResults:
     """ExperimentResults whose finished runs have these overall scores
-    (recipe -> metric -> one value per seed) and per-class rows for ``classes``."""
+    (recipe -> metric -> one value per seed) and per-class recall rows for
+    ``classes`` (0.5, or per seed from ``class_recall``: recipe -> class -> values)."""
     runs, metrics = [], []
     run_id = 0
     for recipe, per_metric in scores.items():
@@ -33,7 +35,8 @@ def results_from(scores: dict[str, dict[str, list[float]]], *, seeds: int | None
                 metrics.append({"run_id": run_id, "scope": "overall", "name": metric, "value": values[seed],
                                 "recipe": recipe, "seed": seed})
             for cls in (classes or {}).get(recipe, CLASSES):
-                metrics.append({"run_id": run_id, "scope": f"class:{cls}", "name": "recall", "value": 0.5,
+                value = (class_recall or {}).get(recipe, {}).get(cls, [0.5] * n)[seed]
+                metrics.append({"run_id": run_id, "scope": f"class:{cls}", "name": "recall", "value": value,
                                 "recipe": recipe, "seed": seed})
     n_seeds = seeds or max(r["seed"] for r in runs) + 1
     return ExperimentResults({"id": 1, "name": "fixed", "dataset_id": "d", "spec": {"seeds": n_seeds}},
@@ -159,3 +162,18 @@ def test_selecting_columns_keeps_every_cell_and_ranking():
     assert [r.recipe for r in picked.rows] == [r.recipe for r in full.rows] and picked.best.recipe == "focal"
     assert picked.row("focal").cells["macro_f1"] == full.row("focal").cells["macro_f1"]
     assert "minority recall" not in picked.html()
+
+
+def test_chosen_classes_add_per_class_columns_tested_against_the_baseline():
+    results = results_from({"baseline": BASE, "focal": FOCAL, "ref:tfidf_lr": TFIDF},
+                           class_recall={"baseline": {"neg": five(0.2)}, "focal": {"neg": five(0.6)}})
+    board = build_leaderboard(results, metrics=list(BASE), classes=["neg", "pos"], class_metric="recall")
+    assert board.metrics == (*BASE, "recall · neg", "recall · pos")
+    neg = board.row("focal").cells["recall · neg"]
+    assert neg.mean == pytest.approx(0.6) and neg.mark == "better"
+    assert board.row("focal").cells["recall · pos"].mark == "indistinguishable"  # 0.5 on every seed for both
+    assert board.row("ref:tfidf_lr").cells["recall · neg"].mean == pytest.approx(0.5)
+    assert [r.recipe for r in board.rows] == ["focal", "baseline"]  # still ranked by macro-F1
+    html = board.html()
+    assert ">recall · neg</th>" in html and 'title="recall of class neg alone"' in html
+    assert "recall · pos" in board.select(["macro_f1", "recall · pos"]).only(["baseline"]).text()

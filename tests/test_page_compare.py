@@ -1,8 +1,12 @@
-"""AppTest: the Compare page's leaderboard, confusion grid and cell reader."""
+"""AppTest: the Compare page's leaderboard, confusion grid and cell reader,
+curves, and the Classes filter in each view."""
+
+import json
+import re
 
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_pages import through_app
+from tests.apptest_pages import by_label, through_app
 
 
 def _page() -> AppTest:
@@ -46,3 +50,47 @@ def test_view_is_reflected_in_the_url_query(filled_copy):
     at = _page()
     at.segmented_control[0].set_value("Per class").run()
     assert at.query_params["view"] == "Per class"
+
+
+def _chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_class_filter_adds_per_class_columns_and_says_the_rest_is_over_all_classes(filled_copy):
+    at = _page()
+    by_label(at.multiselect, "Classes").set_value(["bad"]).run()
+    assert not at.exception
+    board = at.html[0].value
+    assert ">recall · bad</th>" in board and "recall · good" not in board
+    assert any("macro-F1" in c.value and "are over all classes" in c.value for c in at.caption)
+    by_label(at.radio, "Per-class columns").set_value("f1").run()
+    assert ">f1 · bad</th>" in at.html[0].value
+
+
+def test_class_filter_keeps_the_chosen_rows_in_the_matrices_and_the_cell_reader(filled_copy):
+    at = _page()
+    by_label(at.multiselect, "Classes").set_value(["bad", "good"]).run()
+    at.segmented_control[0].set_value("Confusion").run()
+    assert not at.exception
+    for spec in _chart_specs(at):
+        heatmap = spec["data"][0]
+        assert heatmap["y"] == ["bad", "good"] and heatmap["x"] == ["bad", "ok", "good"]
+    assert by_label(at.selectbox, "True class").options == ["bad", "good"]  # shown as the class names
+    assert any("Rows: the chosen classes" in c.value for c in at.caption)
+
+
+def test_curves_start_on_the_rarest_chosen_class_with_areas_and_every_seed(filled_copy):
+    at = _page()
+    by_label(at.multiselect, "Classes").set_value(["ok", "good"]).run()
+    at.segmented_control[0].set_value("Curves").run()
+    assert not at.exception
+    assert by_label(at.selectbox, "Class").value == "ok"  # fewer test texts than "good"; "bad" is filtered out
+    pr, roc, reliability, learning = _chart_specs(at)
+    assert all(re.search(r" \(AP \d\.\d{3}\)$", t["name"]) for t in pr["data"])
+    assert all(re.search(r" \(AUC \d\.\d{3}\)$", t["name"]) for t in roc["data"] if t.get("showlegend") is not False)
+    assert all(re.search(r" \(Brier \d\.\d{3}\)$", t["name"]) for t in reliability["data"]
+               if t.get("showlegend") is not False)
+    legend = {t["name"] for t in learning["data"] if t.get("showlegend") is not False}
+    assert legend == {"baseline (mean of 2 seeds, band: lowest to highest)",
+                      "class_weight (mean of 2 seeds, band: lowest to highest)"}
+    assert any("Learning curves are over all classes" in c.value for c in at.caption)

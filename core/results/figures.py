@@ -6,7 +6,8 @@ goes through ``plain`` so user-supplied class names render as text."""
 from __future__ import annotations
 
 import html
-from typing import Sequence
+import math
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from core.data.profile import Profile
+
+if TYPE_CHECKING:
+    from core.results.compare import Curve
 
 PALETTE = px.colors.qualitative.Safe
 
@@ -24,9 +28,11 @@ def plain(text: object) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    # Legend under the plot, so it never covers the title.
+    # Legend at the foot of the whole figure (container coordinates): plotly then keeps that strip for it and
+    # places the axis titles above it, so the legend covers neither the title nor an axis title.
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
+                      legend=dict(orientation="h", xref="container", yref="container", x=0, xanchor="left", y=0,
+                                  yanchor="bottom"))
     return fig
 
 
@@ -87,24 +93,46 @@ def bar_with_errors(table: pd.DataFrame, *, metric: str, classes: Sequence[str])
 
 
 def confusion_heatmap(cm: np.ndarray, classes: Sequence[str], *, title: str, normalise: bool, zmax: float | None = None,
-                      showscale: bool = True) -> go.Figure:
+                      showscale: bool = True, rows: Sequence[int] | None = None) -> go.Figure:
+    """A confusion matrix (rows true, columns predicted), row-normalised or
+    counts. ``rows`` keeps only those true classes (every predicted class
+    stays, so a normalised row still sums to 1).
+
+    Plotly reports no selected points for a heatmap, so every cell also has a
+    marker of an invisible scatter trace at its centre, which a click selects
+    (its customdata: the cell's (true, predicted) class indices into
+    ``classes``; the selected marker shows as an outline). The markers carry
+    the hover text, and hover picks the nearest one anywhere in the plot."""
     cm = np.asarray(cm, dtype=float)
     z = cm / np.clip(cm.sum(axis=1, keepdims=True), 1, None) if normalise else cm
+    shown = list(range(len(classes))) if rows is None else list(rows)
+    z = z[shown]
     names = [plain(c) for c in classes]
+    row_names = [names[i] for i in shown]
     text = [[f"{v:.2f}" if normalise else f"{int(v)}" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, text=text, texttemplate="%{text}", colorscale="Blues",
-                               zmin=0, zmax=zmax, showscale=showscale,
-                               hovertemplate="true %{y} → predicted %{x}: %{text}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=z, x=names, y=row_names, text=text, texttemplate="%{text}", colorscale="Blues",
+                               zmin=0, zmax=zmax, showscale=showscale, hoverinfo="skip"))
+    cells = [(t, p) for t in range(len(shown)) for p in range(len(names))]
+    fig.add_scatter(x=[names[p] for _, p in cells], y=[row_names[t] for t, _ in cells],
+                    customdata=[[shown[t], p] for t, p in cells], text=[text[t][p] for t, p in cells],
+                    mode="markers", showlegend=False, name="cells",
+                    marker=dict(symbol="square-open", size=28, color="#d62728", line=dict(width=3), opacity=0),
+                    selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0)),
+                    hovertemplate="true %{y} → predicted %{x}: %{text}<extra></extra>")
     fig.update_yaxes(autorange="reversed", title="true", type="category")
     fig.update_xaxes(title="predicted", type="category")
+    fig.update_layout(hoverdistance=-1)
     return _layout(fig, plain(title), height=360)
 
 
-def curves(points: dict[str, tuple[np.ndarray, np.ndarray]], *, kind: str, title: str) -> go.Figure:
-    """PR (kind='pr'), ROC ('roc') or reliability ('calibration') curves, one line per series."""
+def curves(series: dict[str, Curve], *, kind: str, title: str) -> go.Figure:
+    """PR (kind='pr'), ROC ('roc') or reliability ('calibration') curves, one
+    line per series (``core.results.compare.Curve``), each named with its
+    average precision, ROC AUC or Brier score."""
     fig = go.Figure()
-    for i, (name, (x, y)) in enumerate(points.items()):
-        fig.add_scatter(x=x, y=y, mode="lines+markers" if kind == "calibration" else "lines", name=plain(name),
+    for i, (name, curve) in enumerate(series.items()):
+        fig.add_scatter(x=curve.x, y=curve.y, mode="lines+markers" if kind == "calibration" else "lines",
+                        name=plain(f"{name} ({curve.summary_name} {curve.summary:.3f})"),
                         line=dict(color=PALETTE[i % len(PALETTE)]))
     axes = {"pr": ("recall", "precision"), "roc": ("false positive rate", "true positive rate"),
             "calibration": ("mean predicted probability", "observed frequency")}[kind]
@@ -116,26 +144,65 @@ def curves(points: dict[str, tuple[np.ndarray, np.ndarray]], *, kind: str, title
     return _layout(fig, plain(title))
 
 
-def learning_curves(histories: dict[str, list[dict]]) -> go.Figure:
+LEARNING_SERIES = (("loss", 1, None), ("val_loss", 1, "dot"), ("val_macro_f1", 2, None))  # column, panel, dash
+
+
+def _epoch_summary(histories: dict[int, list[dict]]) -> pd.DataFrame:
+    """Per epoch (counted through the whole fit) and history column: mean,
+    lowest and highest over the seeds that trained that epoch, and their
+    count (early stopping ends seeds at different epochs)."""
+    frames = []
+    for seed, history in histories.items():
+        frame = pd.DataFrame(history)
+        frames.append(frame.assign(seed=seed, step=np.arange(1, len(frame) + 1)))
+    long = pd.concat(frames, ignore_index=True)
+    columns = [c for c, _, _ in LEARNING_SERIES if c in long]
+    if not columns:
+        return pd.DataFrame()
+    values = long[columns].apply(pd.to_numeric, errors="coerce")  # a missing value reads as NaN, not as text
+    return values.groupby(long["step"]).agg(["mean", "min", "max", "count"])
+
+
+def learning_curves(histories: dict[str, dict[int, list[dict]]]) -> go.Figure:
+    """Training loss, validation loss and validation macro-F1 per epoch, one
+    colour per recipe: the mean over its seeds, and a band from the lowest to
+    the highest seed when it has more than one (``histories``: recipe -> seed
+    -> history, as ``core.results.compare.histories`` returns)."""
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss (solid: train, dotted: validation)",
                                                         "validation macro-F1"))
-    for i, (name, history) in enumerate(histories.items()):
-        if not history:
+    most_epochs = 1
+    for i, (recipe, per_seed) in enumerate(histories.items()):
+        per_seed = {s: h for s, h in per_seed.items() if h}
+        if not per_seed:
             continue
-        frame = pd.DataFrame(history)
-        frame["step"] = np.arange(1, len(frame) + 1)
+        summary = _epoch_summary(per_seed)
+        if summary.empty:
+            continue
+        most_epochs = max(most_epochs, int(summary.index.max()))
+        n = len(per_seed)
+        name = plain(f"{recipe} ({'1 seed' if n == 1 else f'mean of {n} seeds, band: lowest to highest'})")
         colour = PALETTE[i % len(PALETTE)]
-        fig.add_scatter(x=frame["step"], y=frame.get("loss"), name=plain(name), line=dict(color=colour), row=1, col=1)
-        if "val_loss" in frame:
-            fig.add_scatter(x=frame["step"], y=frame["val_loss"], name=plain(name), showlegend=False,
-                            line=dict(color=colour, dash="dot"), row=1, col=1)
-        if "val_macro_f1" in frame:
-            fig.add_scatter(x=frame["step"], y=frame["val_macro_f1"], name=plain(name), showlegend=False,
-                            line=dict(color=colour), row=1, col=2)
-    fig.update_xaxes(title="epoch")
-    return _layout(fig, "Learning curves", height=360)
+        first = True
+        for column, panel, dash in LEARNING_SERIES:
+            if column not in summary.columns.get_level_values(0):
+                continue
+            part = summary[column].dropna(subset=["mean"])
+            steps = part.index.to_numpy()
+            if n > 1:
+                fig.add_scatter(x=np.concatenate([steps, steps[::-1]]),
+                                y=np.concatenate([part["max"].to_numpy(), part["min"].to_numpy()[::-1]]),
+                                fill="toself", fillcolor=colour, opacity=0.15, line=dict(width=0), mode="lines",
+                                legendgroup=name, showlegend=False, hoverinfo="skip", row=1, col=panel)
+            fig.add_scatter(x=steps, y=part["mean"], name=name, legendgroup=name, showlegend=first,
+                            line=dict(color=colour, dash=dash), customdata=part["count"],
+                            hovertemplate=f"{plain(column)} at epoch %{{x}}: %{{y:.3f}} "
+                                          "(mean of %{customdata} seeds)<extra></extra>", row=1, col=panel)
+            first = False
+    # Whole epochs only, about ten labels at most.
+    fig.update_xaxes(title="epoch", tickmode="linear", tick0=0, dtick=max(1, math.ceil(most_epochs / 10)))
+    return _layout(fig, "Learning curves", height=380)
 
 
 def dendrogram(linkage: np.ndarray, classes: Sequence[str]) -> go.Figure:

@@ -131,6 +131,15 @@ class Leaderboard:
     references: tuple[Row, ...]
     seeds: int  # the experiment's seed count
     notes: tuple[str, ...] = field(default=())  # the distinct reasons for n/a, numbered from 1
+    labels: dict[str, str] = field(default_factory=dict)  # column -> header, for columns that are not metric names
+    helps: dict[str, str] = field(default_factory=dict)  # column -> header tooltip, likewise
+
+    def label(self, column: str) -> str:
+        """A column's header: the metric's words, or a per-class column's "recall · neg"."""
+        return self.labels.get(column) or metric_label(column)
+
+    def help(self, column: str) -> str:
+        return self.helps.get(column) or (METRICS[column].help if column in METRICS else column)
 
     @property
     def empty(self) -> bool:
@@ -150,7 +159,7 @@ class Leaderboard:
         rows = tuple(Row(r.recipe, r.role, r.seeds, {m: r.cells[m] for m in keep}, r.best) for r in self.rows)
         refs = tuple(Row(r.recipe, r.role, r.seeds, {m: r.cells[m] for m in keep}, r.best) for r in self.references)
         notes = tuple(dict.fromkeys(c.note for r in rows for c in r.cells.values() if c.mark == NA and c.note))
-        return Leaderboard(keep, self.sort_by, rows, refs, self.seeds, notes)
+        return Leaderboard(keep, self.sort_by, rows, refs, self.seeds, notes, self.labels, self.helps)
 
     def only(self, recipes: Sequence[str]) -> "Leaderboard":
         """The same leaderboard (tests and power unchanged) showing only ``recipes``."""
@@ -158,7 +167,7 @@ class Leaderboard:
         rows = tuple(r for r in self.rows if r.recipe in keep)
         notes = tuple(dict.fromkeys(c.note for r in rows for c in r.cells.values() if c.mark == NA and c.note))
         return Leaderboard(self.metrics, self.sort_by, rows, tuple(r for r in self.references if r.recipe in keep),
-                           self.seeds, notes)
+                           self.seeds, notes, self.labels, self.helps)
 
     def row(self, recipe: str) -> Row | None:
         return next((r for r in (*self.rows, *self.references) if r.recipe == recipe), None)
@@ -187,7 +196,7 @@ class Leaderboard:
     def text(self) -> str:
         if self.empty:
             return "no finished runs yet"
-        header = ["recipe", "seeds", *(metric_label(m) for m in self.metrics)]
+        header = ["recipe", "seeds", *(self.label(m) for m in self.metrics)]
         lines = [header]
         for row in (*self.rows, *self.references):
             name = ("* " if row.best else "  ") + row.recipe + (" (reference)" if row.role == "reference" else "")
@@ -201,7 +210,7 @@ class Leaderboard:
         if power:
             out += ["", "what these seeds can tell apart (vs the baseline):"]
             width = max(len(r[0]) for r in power)
-            out += [f"  {r[0].ljust(width)}  " + "; ".join(f"{metric_label(m)}: {t}" for m, t in zip(self.metrics, r[1:])
+            out += [f"  {r[0].ljust(width)}  " + "; ".join(f"{self.label(m)}: {t}" for m, t in zip(self.metrics, r[1:])
                                                            if t) for r in power]
         return "\n".join(out)
 
@@ -223,7 +232,7 @@ class Leaderboard:
             return "<p>No finished runs yet.</p>"
         esc = lambda v: html.escape(str(v), quote=True)  # noqa: E731
         head = "<th>recipe</th><th title=\"finished seeds\">seeds</th>" + "".join(
-            f"<th title=\"{esc(METRICS[m].help if m in METRICS else m)}\">{esc(metric_label(m))}</th>"
+            f"<th title=\"{esc(self.help(m))}\">{esc(self.label(m))}</th>"
             for m in self.metrics)
 
         def body(rows: Sequence[Row]) -> str:
@@ -250,7 +259,7 @@ class Leaderboard:
         power = self.power_rows()
         if power:
             rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in power)
-            heads = "<th>recipe vs baseline</th>" + "".join(f"<th>{esc(metric_label(m))}</th>" for m in self.metrics)
+            heads = "<th>recipe vs baseline</th>" + "".join(f"<th>{esc(self.label(m))}</th>" for m in self.metrics)
             parts.append('<p class="note"><b>What these seeds can tell apart</b>: the smallest difference from the '
                          f"baseline each test detects with power 0.8, and the seeds needed to detect "
                          f"{TARGET_DIFFERENCE:g}.</p>"
@@ -283,26 +292,41 @@ def _better_first(metric: str):
                                                                      else row.cells[metric].mean))
 
 
+def class_column(metric: str, cls: str) -> str:
+    """The key of a per-class column: ``metric`` (recall, precision, f1) of class ``cls``."""
+    return f"{metric} · {cls}"
+
+
 def build_leaderboard(results: ExperimentResults, *, sort_by: str = "macro_f1",
-                      metrics: Sequence[str] | None = None) -> Leaderboard:
-    """The leaderboard of an experiment's finished runs, sorted by ``sort_by``."""
+                      metrics: Sequence[str] | None = None, classes: Sequence[str] = (),
+                      class_metric: str = "recall") -> Leaderboard:
+    """The leaderboard of an experiment's finished runs, sorted by ``sort_by``.
+
+    ``classes`` adds, after the metrics, one column per class with that class's
+    ``class_metric`` (keyed by ``class_column``), tested against the baseline
+    like any metric (Holm within each column)."""
     metrics = tuple(metrics or results.headline_metrics())
     if sort_by not in metrics:
         sort_by = metrics[0]
     scores = results.scores()
+    per_class = {class_column(class_metric, c): results.scores(f"class:{c}").get(class_metric, {}) for c in classes}
+    labels = {column: column for column in per_class}
+    helps = {class_column(class_metric, c): f"{class_metric} of class {c} alone" for c in classes}
     label_sets = results.label_sets()
     n_classes = len(results.classes)
     recipes = [r for r in results.recipes if any(r in scores.get(m, {}) for m in metrics)]
+    scores = {**scores, **per_class}
+    columns = (*metrics, *(c for c in per_class if c not in metrics))
     comparisons = {m: {c.recipe: c for c in compare_to_baseline({r: scores.get(m, {}).get(r, {}) for r in recipes}
                                                                 | {BASELINE: scores.get(m, {}).get(BASELINE, {})},
                                                                 BASELINE, m, label_sets=label_sets)}
-                   for m in metrics}
+                   for m in columns}
     rows, references = [], []
     for recipe in dict.fromkeys([BASELINE, *recipes]):
         if recipe == BASELINE and not any(BASELINE in scores.get(m, {}) for m in metrics):
             continue
         cells, seeds = {}, set()
-        for m in metrics:
+        for m in columns:
             values = scores.get(m, {}).get(recipe, {})
             seeds.update(values)
             s = summarise(list(values.values()))
@@ -313,7 +337,7 @@ def build_leaderboard(results: ExperimentResults, *, sort_by: str = "macro_f1",
                             note=c.note if c is not None and mark == NA else "",
                             p_adjusted=c.p_adjusted if c else math.nan, detectable=c.detectable if c else math.nan,
                             seeds_needed=c.seeds_needed if c else None, family_size=c.family_size if c else 0,
-                            value_range=metric_range(m, n_classes))
+                            value_range=(0.0, 1.0) if m in per_class else metric_range(m, n_classes))
         role = "baseline" if recipe == BASELINE else ("reference" if is_reference(recipe) else "recipe")
         (references if role == "reference" else rows).append(Row(recipe, role, len(seeds), cells))
     rows.sort(key=_better_first(sort_by))
@@ -326,5 +350,5 @@ def build_leaderboard(results: ExperimentResults, *, sort_by: str = "macro_f1",
             rows[i] = Row(row.recipe, row.role, row.seeds, row.cells, best=True)
         break
     notes = tuple(dict.fromkeys(c.note for r in rows for c in r.cells.values() if c.mark == NA and c.note))
-    return Leaderboard(metrics, sort_by, tuple(rows), tuple(references),
-                       int(results.experiment["spec"].get("seeds", 0)), notes)
+    return Leaderboard(columns, sort_by, tuple(rows), tuple(references),
+                       int(results.experiment["spec"].get("seeds", 0)), notes, labels, helps)
