@@ -49,7 +49,7 @@ def _add_data_args(p: argparse.ArgumentParser, *, file_required: bool = True) ->
 def _add_experiment_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", action="append", default=[], help='a recipe, e.g. "focal(gamma=2)+bidirectional"; '
                                                                  "repeat for each recipe to compare")
-    p.add_argument("--seeds", type=int, help="number of seeds (default 3)")
+    p.add_argument("--seeds", type=int, help="number of seeds (default: IMBALANCE_LAB_DEFAULT_SEEDS, 5)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--vocab-size", type=int)
