@@ -2,7 +2,8 @@
 
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_pages import through_app
+from core.jobs.store import Store
+from tests.apptest_pages import texts_of, through_app
 
 
 def _page() -> AppTest:
@@ -46,3 +47,13 @@ def test_view_is_reflected_in_the_url_query(filled_copy):
     at = _page()
     at.segmented_control[0].set_value("Per class").run()
     assert at.query_params["view"] == "Per class"
+
+
+def test_a_cancelled_run_is_said_to_be_cancelled_not_unfinished(filled_copy):
+    store = Store(filled_copy["root"])
+    run_id = store.add_run(experiment_id=filled_copy["experiment_id"], recipe="class_weight", seed=7,
+                           fingerprint="cancelled before training")
+    store.cancel(run_id)
+    at = _page()
+    assert "1 run was cancelled; the numbers cover the 10 finished runs only." in texts_of(at.caption)
+    assert "not finished" not in texts_of(at.caption)
