@@ -155,6 +155,16 @@ class QueueTables:
                 return "cancelling"
             return status.value
 
+    def cancel_experiment(self, experiment_id: int) -> tuple[int, int]:
+        """Cancel every queued run of an experiment at once and flag its running ones
+        (they stop at their next batch); returns (cancelled now, flagged)."""
+        with self.connect(immediate=True) as db:
+            cancelled = db.execute("UPDATE runs SET status = ?, finished = ? WHERE experiment_id = ? AND status = ?",
+                                   (Status.CANCELLED.value, time.time(), int(experiment_id), Status.QUEUED.value))
+            flagged = db.execute("UPDATE runs SET cancel_requested = 1 WHERE experiment_id = ? AND status = ?",
+                                 (int(experiment_id), Status.RUNNING.value))
+            return cancelled.rowcount, flagged.rowcount
+
     def requeue(self, run_id: int) -> bool:
         """Put an interrupted, failed or cancelled run back in the queue (a user action)."""
         again = [s.value for s in Status if s.requeueable]
