@@ -42,6 +42,10 @@ RUN_COLUMNS = {"run": st.column_config.TextColumn("run"),
                "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
                                                            format="percent"),
                "detail": st.column_config.TextColumn("doing / outcome", width="large")}
+EPOCH_COLUMNS = {**{name: st.column_config.NumberColumn(format="%.3f")
+                    for name in ("loss", "validation loss", "validation macro-F1")},
+                 "learning rate": st.column_config.NumberColumn(format="%.2g"),
+                 "seconds": st.column_config.NumberColumn(format="%.1f")}
 
 
 def flash(message: str) -> None:
@@ -100,7 +104,7 @@ def run_log(experiment_id: int) -> None:
     if epochs.empty:
         st.caption(no_epochs_reason(run))
     else:
-        st.dataframe(epochs, hide_index=True)
+        st.dataframe(epochs, hide_index=True, column_config=EPOCH_COLUMNS)
     trace = error_trace(store(), run)
     if trace:
         with st.expander("Error trace"):
@@ -130,7 +134,7 @@ def experiment_actions(experiment_id: int) -> None:
     if st.session_state.get("runs.delete") == experiment_id:
         st.warning(delete_question(store().experiment(experiment_id), len(runs),
                                    store().experiment_files(experiment_id)))
-        yes, no = st.columns(2)
+        yes, no, _ = st.columns([1, 1, 4])
         if yes.button("Delete it", type="primary", key="experiment.delete.yes"):
             try:
                 freed = store().delete_experiment(experiment_id)

@@ -49,11 +49,19 @@ def run_detail(run: RunRow) -> str:
     return "cancelled before it started" if run.status is Status.CANCELLED and run.started is None else str(run.status)
 
 
+def _table_progress(run: RunRow) -> float | None:
+    """A run's bar: full when finished, its epochs while running, empty when it
+    ended without a result (a full bar would read as done)."""
+    if run.status is Status.FINISHED:
+        return 1.0
+    return None if run.status.ended else run_progress(run).fraction
+
+
 def runs_table(runs: list[RunRow]) -> pd.DataFrame:
-    """One row per run: its name, status, progress (0…1) and detail."""
+    """One row per run: its name, status, progress (0…1, None when it ended without a result) and detail."""
     return pd.DataFrame({"run": [run_name(r) for r in runs],
                          "status": [f"{STATUS_ICON[r.status]} {r.status}" for r in runs],
-                         "progress": [1.0 if r.status.ended else run_progress(r).fraction for r in runs],
+                         "progress": [_table_progress(r) for r in runs],
                          "detail": [run_detail(r) for r in runs]},
                         columns=["run", "status", "progress", "detail"])
 
