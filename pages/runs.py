@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 
+from core.data.wording import human_bytes
 from core.errors import InputError
 from core.jobs.progress import experiment_progress
 from core.jobs.records import Status
@@ -30,7 +31,6 @@ from pages.common import (
     current_dataset_id,
     ensure_worker,
     experiment_picker,
-    human_bytes,
     plain_markdown,
     set_dataset,
     set_experiment,
