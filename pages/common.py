@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data.dataset_names import dataset_labels
+from core.data.wording import human_bytes
 from core.errors import InputError
 from core.jobs.store import Store
 from core.settings import get_settings
@@ -116,14 +117,6 @@ def show_sentences(sentences: list[str]) -> None:
 
 def show_error(exc: InputError) -> None:
     st.error(str(exc), icon="⚠️")
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 def experiment_picker(label: str = "Experiment") -> int | None:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.errors import InputError
 from core.jobs.experiments import add_seeds
+from core.jobs.progress import unfinished_note
 from core.jobs.records import Status
 from core.results import compare, figures
 from core.results.experiment_results import experiment_results
@@ -205,7 +206,8 @@ experiment_id = experiment_picker()
 if experiment_id is None:
     st.info("No experiments yet — go to **Experiment** to start one.")
     st.stop()
-n_finished = len(store().runs(experiment=experiment_id, status=Status.FINISHED))
+statuses = [r.status for r in store().runs(experiment=experiment_id)]  # fresh: the cached results may be older
+n_finished = statuses.count(Status.FINISHED)
 results = _results(str(store().root), experiment_id, n_finished)
 if results.finished.empty:
     st.info("No finished runs yet — follow progress on the **Runs** page.")
@@ -221,9 +223,8 @@ view = st.segmented_control("View", ["Leaderboard", "Per class", "Confusion", "C
 st.query_params["recipe"] = recipes if len(recipes) < len(all_recipes) else []
 st.query_params["class"] = classes if len(classes) < len(results.classes) else []
 st.query_params["view"] = view
-pending = len(results.runs) - len(results.finished)
-if pending:
-    st.caption(f"{pending} of {len(results.runs)} runs not finished yet; the numbers cover finished runs only.")
+if note := unfinished_note(statuses):
+    st.caption(note)
 if not recipes:
     st.info("Pick at least one recipe.")
 elif view == "Leaderboard":

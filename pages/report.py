@@ -4,6 +4,7 @@ from functools import partial
 
 import streamlit as st
 
+from core.jobs.progress import unfinished_note
 from core.results.experiment_results import experiment_results
 from core.results.leaderboard import LEADERBOARD_CSS, build_leaderboard
 from core.results.report import (
@@ -33,9 +34,8 @@ else:
                 "finished runs.")
     else:
         workspace = store()  # the downloads run later, outside this script run: bind the store now
-        waiting = len(results.runs) - len(results.finished)
-        if waiting:
-            st.warning(f"{waiting} of {len(results.runs)} runs have not finished; the report shows the finished ones.")
+        if note := unfinished_note(results.runs["status"], covers="the report shows"):
+            st.warning(note)
         st.caption("The HTML report holds the verdict, the leaderboard with marks against the baseline, the "
                    "experiment, the dataset profile, per-class bars and confusion matrices. It opens offline (plotly "
                    "is embedded).")

@@ -6,7 +6,8 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_pages import by_label, through_app
+from core.jobs.store import Store
+from tests.apptest_pages import by_label, texts_of, through_app
 
 
 def _page() -> AppTest:
@@ -94,3 +95,13 @@ def test_curves_start_on_the_rarest_chosen_class_with_areas_and_every_seed(fille
     assert legend == {"baseline (mean of 2 seeds, band: lowest to highest)",
                       "class_weight (mean of 2 seeds, band: lowest to highest)"}
     assert any("Learning curves are over all classes" in c.value for c in at.caption)
+
+
+def test_a_cancelled_run_is_said_to_be_cancelled_not_unfinished(filled_copy):
+    store = Store(filled_copy["root"])
+    run_id = store.add_run(experiment_id=filled_copy["experiment_id"], recipe="class_weight", seed=7,
+                           fingerprint="cancelled before training")
+    store.cancel(run_id)
+    at = _page()
+    assert "1 run was cancelled; the numbers cover the 10 finished runs only." in texts_of(at.caption)
+    assert "not finished" not in texts_of(at.caption)

@@ -42,11 +42,14 @@ def test_finished_experiment_offers_html_csv_and_json(filled_copy):
     assert any("On macro-F1, the" in m.value.replace("\\", "") for m in at.markdown)
 
 
-def test_unfinished_runs_are_mentioned(filled_copy):
+def test_runs_without_a_result_are_said_to_be_waiting_or_cancelled(filled_copy):
     store = Store(filled_copy["root"])
     run = next(r for r in store.runs(experiment=filled_copy["experiment_id"]) if r.recipe == "class_weight")
     store.delete_run(run.id)
     store.add_run(experiment_id=filled_copy["experiment_id"], recipe="class_weight", seed=run.seed,
                   fingerprint="not-trained-yet")
+    store.cancel(store.add_run(experiment_id=filled_copy["experiment_id"], recipe="class_weight", seed=7,
+                               fingerprint="cancelled before training"))
     at = open_page()
-    assert "1 of 10 runs have not finished" in texts_of(at.warning)
+    assert texts_of(at.warning) == ("1 run is waiting in the queue and 1 run was cancelled; the report shows the "
+                                    "9 finished runs only.")

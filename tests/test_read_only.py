@@ -66,6 +66,8 @@ USER_WRITES = {
     "add an experiment row": lambda w: w["store"].add_experiment(name="x", dataset_id=w["dataset_id"], spec={}),
     "change an experiment": lambda w: w["store"].update_experiment_spec(w["experiment_id"], {"seeds": 9}),
     "archive an experiment": lambda w: w["store"].archive_experiment(w["experiment_id"]),
+    "cancel an experiment's runs": lambda w: w["store"].cancel_experiment(w["experiment_id"]),
+    "delete an experiment": lambda w: w["store"].delete_experiment(w["experiment_id"]),
     "add seeds": lambda w: add_seeds(w["store"], w["experiment_id"], 2),
     "queue a run": lambda w: w["store"].add_run(experiment_id=w["experiment_id"], recipe="baseline", seed=5,
                                                 fingerprint=run_fingerprint(w["spec"], "baseline", 5)),

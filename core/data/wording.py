@@ -42,3 +42,25 @@ def them(items: object) -> str:
 
 def hold(items: object) -> str:
     return "holds" if len(items) == 1 else "hold"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 run', '2 runs', '0 runs'; ``many`` where adding an s is wrong ('2 classes')."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+def and_join(parts: Iterable[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    parts = list(parts)
+    if len(parts) < 2:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def human_bytes(n: float) -> str:
+    """'512 B', '12 KB', '3 MB', '1.2 TB' (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import traceback
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -100,14 +99,10 @@ def write_result(store: Store, run_id: int, result: RunResult) -> None:
             shutil.rmtree(stage, ignore_errors=True)
 
 
-def log_path(store: Store, run_id: int) -> Path:
-    return store.root / "logs" / f"run-{run_id}.log"
-
-
 def record_end(store: Store, ended: Ended) -> bool:
     """Mark a run that ended without a result, in words a user can act on;
     a trace goes to the run's log, never into the message."""
-    path = log_path(store, ended.run_id)
+    path = store.run_log_path(ended.run_id)
     if ended.trace:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(ended.trace + "\n")

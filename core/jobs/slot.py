@@ -148,6 +148,7 @@ def slot_main(conn: Connection, cancel, threads: int, heartbeat_s: float, parent
         cancel.clear()
         live.begin(task.run_id)
         if not keras_ready and not is_reference(task.recipe):
+            live.report({"stage": "loading TensorFlow"})  # a new process's first LSTM run: seconds
             from core.keras import train
 
             train.configure_threads(threads)  # before TensorFlow's first op

@@ -17,6 +17,7 @@ import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -25,6 +26,7 @@ import pandas as pd
 
 from core.data.dataset_names import checked_name
 from core.data.dataset import PARTS, TEST, TRAIN, LabeledTexts
+from core.data.wording import plural
 from core.errors import InputError
 from core.files import atomic_path, json_default, safe_name
 from core.jobs.queue import QueueTables
@@ -32,7 +34,17 @@ from core.jobs.records import ENDED, RunRow, Status
 from core.jobs.schema import open_schema
 from core.settings import refuse_when_read_only
 
-__all__ = ["ENDED", "RunRow", "Status", "Store", "run_row"]
+__all__ = ["ENDED", "ExperimentFiles", "RunRow", "Status", "Store", "run_row"]
+
+
+@dataclass(frozen=True)
+class ExperimentFiles:
+    """What deleting an experiment removes from the workspace folder."""
+
+    folders: tuple[Path, ...]  # result folders only its runs use
+    logs: tuple[Path, ...]  # its runs' error traces
+    kept: int  # result folders that stay because other experiments' runs reuse them
+    bytes: int  # the size of folders and logs together
 
 
 def run_row(row: sqlite3.Row) -> RunRow:
@@ -200,9 +212,76 @@ class Store(QueueTables):
                        (json.dumps(spec, default=json_default), int(experiment_id)))
 
     def archive_experiment(self, experiment_id: int, archived: bool = True) -> None:
+        """Hide an experiment from the pickers (``experiments()`` leaves it out), or show it again;
+        its runs and files stay."""
         refuse_when_read_only("archiving an experiment")
         with self.connect(immediate=True) as db:
             db.execute("UPDATE experiments SET archived = ? WHERE id = ?", (int(archived), int(experiment_id)))
+
+    def experiment_files(self, experiment_id: int) -> ExperimentFiles:
+        """The files deleting the experiment would remove, and their size: its runs'
+        result folders that no run of another experiment reuses, and its runs' logs."""
+        with self.connect() as db:
+            return self._experiment_files(db, int(experiment_id))
+
+    def _experiment_files(self, db: sqlite3.Connection, experiment_id: int) -> ExperimentFiles:
+        rows = db.execute("SELECT id, result_dir FROM runs WHERE experiment_id = ?", (experiment_id,)).fetchall()
+        candidates = {row["result_dir"] for row in rows if row["result_dir"]} | {f"runs/{row['id']}" for row in rows}
+        folders, kept = [], 0
+        for relative in sorted(candidates):
+            path = self.path_inside(relative)
+            if not path.is_dir():
+                continue
+            if db.execute("SELECT 1 FROM runs WHERE result_dir = ? AND experiment_id != ? LIMIT 1",
+                          (relative, experiment_id)).fetchone():
+                kept += 1
+            else:
+                folders.append(path)
+        logs = [path for path in (self.run_log_path(row["id"]) for row in rows) if path.is_file()]
+        size = sum(p.stat().st_size for folder in folders for p in folder.rglob("*") if p.is_file())
+        return ExperimentFiles(tuple(folders), tuple(logs), kept, size + sum(p.stat().st_size for p in logs))
+
+    def delete_experiment(self, experiment_id: int) -> int:
+        """Delete an experiment: its runs' rows and metrics, its row, and the files of
+        ``experiment_files``; returns the bytes freed. A result folder that a run of
+        another experiment reuses stays, and the earliest such run becomes the one
+        later runs reuse. Refused while any of its runs is running (cancel them first)."""
+        refuse_when_read_only("deleting an experiment")
+        experiment_id = int(experiment_id)
+        with self.connect(immediate=True) as db:
+            if db.execute("SELECT 1 FROM experiments WHERE id = ?", (experiment_id,)).fetchone() is None:
+                raise InputError(f"experiment {experiment_id} is not in this workspace ({self.root}).")
+            running = db.execute("SELECT COUNT(*) FROM runs WHERE experiment_id = ? AND status = ?",
+                                 (experiment_id, Status.RUNNING.value)).fetchone()[0]
+            if running:
+                raise InputError(f"experiment {experiment_id} has {plural(running, 'run')} still running; cancel "
+                                 "them and wait until they have stopped, then delete it.")
+            files = self._experiment_files(db, experiment_id)
+            self._hand_over_reused(db, experiment_id)
+            db.execute("DELETE FROM metrics WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)",
+                       (experiment_id,))
+            db.execute("DELETE FROM runs WHERE experiment_id = ?", (experiment_id,))
+            db.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,))
+        for folder in files.folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        for log in files.logs:
+            log.unlink(missing_ok=True)
+        return files.bytes
+
+    @staticmethod
+    def _hand_over_reused(db: sqlite3.Connection, experiment_id: int) -> None:
+        """Before the experiment's runs go: where runs of other experiments reuse one
+        of its results, the earliest of them becomes the original (``reused_from``
+        NULL, so ``add_run`` finds it) and the others point to it."""
+        originals = db.execute("SELECT id, result_dir FROM runs WHERE experiment_id = ? AND reused_from IS NULL "
+                               "AND result_dir IS NOT NULL", (experiment_id,)).fetchall()
+        for original in originals:
+            heirs = [row["id"] for row in db.execute(
+                "SELECT id FROM runs WHERE result_dir = ? AND experiment_id != ? ORDER BY id",
+                (original["result_dir"], experiment_id))]
+            if heirs:
+                db.execute("UPDATE runs SET reused_from = NULL WHERE id = ?", (heirs[0],))
+                db.executemany("UPDATE runs SET reused_from = ? WHERE id = ?", [(heirs[0], h) for h in heirs[1:]])
 
     # ----- runs (changes of state: core.jobs.queue) -----
     def run(self, run_id: int) -> RunRow:
@@ -239,6 +318,10 @@ class Store(QueueTables):
             rows = db.execute(f"SELECT run_id, scope, name, value FROM metrics WHERE run_id IN ({marks})",
                               [int(r) for r in run_ids]).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=["run_id", "scope", "name", "value"])
+
+    def run_log_path(self, run_id: int) -> Path:
+        """Where the trace of a run that ended without a result is kept."""
+        return self.root / "logs" / f"run-{int(run_id)}.log"
 
     def result_dir(self, run: RunRow) -> Path | None:
         return self.path_inside(run.result_dir) if run.result_dir else None

@@ -53,6 +53,8 @@ def train_run(task: RunTask, *, report: Callable[[dict], None] | None = None,
                "dataset_id": task.dataset_id, "fingerprint": task.fingerprint, "versions": library_versions(),
                "split": split.sizes(), "split_dropped": int(len(split.dropped)), "settings": task.settings.to_json()}
     if is_reference(task.recipe):
+        if report is not None:
+            report({"stage": "fitting the reference model"})
         train_rows = split.train
         proba, _ = fit_predict(task.recipe, [data.texts[r] for r in train_rows], data.y[train_rows],
                                [data.texts[r] for r in split.test], data.n_classes, task.seed)

@@ -53,6 +53,7 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
     trainer.seed_everything(seed)
     ctx = RunContext(data=data, split=split, seed=seed, settings=settings, progress=progress, should_stop=should_stop,
                      trainer=trainer)
+    ctx.report(stage="preparing the training set")  # what the Runs page says until the first epoch
     for s in recipe:
         s.relabel(ctx)
     train_set = TrainingSet.from_rows(ctx.data, split.train)
@@ -66,6 +67,7 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
     # Normalised to mean 1 so the loss scale (and so the learning rate) stays comparable.
     train_set = replace(train_set, weights=weights / weights.mean())
 
+    ctx.report(stage="building the vocabulary")
     ctx.encoder = trainer.fit_text_encoder(ctx, split.train)
     ctx.head = next((h for h in (s.head(ctx) for s in recipe) if h is not None), Head("softmax", ctx.n_classes))
     ctx.spec = ModelSpec.from_settings(settings)

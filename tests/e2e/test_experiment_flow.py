@@ -104,7 +104,7 @@ def test_experiment_from_submit_to_confusion_matrices(ui, app_url, workspace, da
     ui.assert_no_traceback()
     ui.nav("Compare")
     expect(ui.main.get_by_role("heading", name="Compare")).to_be_visible()
-    expect(ui.main).to_contain_text(re.compile(r"No finished runs yet|runs not finished yet"))
+    expect(ui.main).to_contain_text(re.compile(r"No finished runs yet|still running|waiting in the queue"))
     ui.assert_no_traceback()
     assert store.run(training).status == Status.RUNNING.value, "the run ended before the pages were checked"
 
