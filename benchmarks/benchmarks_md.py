@@ -565,11 +565,18 @@ def protocol(results: dict) -> str:
             if r.get("epochs_mean") is not None:
                 value += f" ({num(r['epochs_mean'], 1)} ep)"
             cells.append(value + (" =" if r.get("same_as") else ""))
-        rows.append([f"`{name}`" + (" ✔" if name == pr.get("chosen") else ""), c.get("note", ""), *cells,
-                     num(means.get(name), 4), num(seconds.get(name), 1)])
+        research = name in (pr.get("research") or [])
+        rows.append([f"`{name}`" + (" ✔" if name == pr.get("chosen") else "") + (" (research)" if research else ""),
+                     c.get("note", ""), *cells, num(means.get(name), 4), num(seconds.get(name), 1)])
+    tfidf = pr.get("tfidf_val_macro_f1") or {}
+    if tfidf:
+        rows.append(["`ref:tfidf_lr`", "the TF-IDF + logistic regression reference on the same validation rows",
+                     *[num(tfidf.get(k), 3) for k in keys], num(pr.get("mean_tfidf_val_macro_f1"), 4), ""])
     lines += [table(["candidate", "what", *keys, "mean", "fit s / run"], rows), "",
               "✔ = chosen; (n ep) = mean epochs run; = : the same runs as `long_plateau` (texts shorter than the "
-              f"old cap). Chosen: **`{pr.get('chosen')}`** (highest mean: `{pr.get('best')}`).", "",
+              f"old cap). Chosen: **`{pr.get('chosen')}`** (highest mean: `{pr.get('best')}`). Research rows train "
+              "other recipes at the chosen defaults to see what could close the gap to TF-IDF on validation rows; "
+              "they take no part in choosing the defaults.", "",
               "The product defaults of the code that wrote this report (`TrainSettings()`): "
               + ", ".join(f"{k} {_setting(v)}" for k, v in TrainSettings().to_json().items()) + "."]
     return "\n".join(lines)
