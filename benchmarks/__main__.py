@@ -38,6 +38,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quality-datasets", default=None,
                         help="comma-separated subset of the quality section's datasets (e.g. sms_spam,vader_tweets); "
                              "use with --out elsewhere: the section's keys are replaced, not merged")
+    parser.add_argument("--protocol-candidates", default=None,
+                        help="comma-separated subset of the protocol's candidates to train; the other candidates' "
+                             "rows of the earlier run stay in results.json")
     parser.add_argument("--fresh", action="store_true", help="empty the benchmark workspace first (no reused runs)")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
@@ -86,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quality_datasets:
         keep = [k.strip() for k in args.quality_datasets.split(",") if k.strip()]
         cfg = replace(cfg, quality_caps={k: cfg.quality_caps[k] for k in keep})
+    if args.protocol_candidates:
+        cfg = replace(cfg, protocol_candidates=tuple(k.strip() for k in args.protocol_candidates.split(",")
+                                                     if k.strip()))
     ctx = Context(cfg, out, datasets, workspace, scratch)
     command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
     machine = describe()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from benchmarks import datasets
+from benchmarks import results as results_file
 from benchmarks.context import Context
 from benchmarks.lab import queue
 from benchmarks.quality import drain, resumable_store
@@ -153,15 +154,32 @@ def run(ctx: Context) -> dict:
     out["tfidf_val_macro_f1"] = {key: tfidf_validation(ctx, key, seeds) for key in keys}
     values = list(out["tfidf_val_macro_f1"].values())
     out["mean_tfidf_val_macro_f1"] = statistics.fmean(values) if values else None
-    complete = {n: v for n, v in complete.items() if n not in out["research"]}
-    if complete:
-        best = max(out["mean_val_macro_f1"].values())
-        near = [n for n in complete if out["mean_val_macro_f1"][n] >= best - TIE]
-        out["chosen"] = min(near, key=lambda n: out["fit_s"].get(n, float("inf")))
-        out["best"] = max(complete, key=out["mean_val_macro_f1"].get)
+    if cfg.protocol_candidates is not None and not cfg.quick:  # a subset: the other candidates' rows stay
+        out = with_earlier_rows(out, results_file.load(ctx.out).get("protocol") or {})
+    choose(out)
     for name, value in sorted(out["mean_val_macro_f1"].items(), key=lambda kv: -kv[1]):
         ctx.log(f"protocol {name}: mean validation macro-F1 {value:.4f}, {out['fit_s'].get(name, 0):.1f} s per run")
     return {"protocol": out}
+
+
+def choose(out: dict) -> None:
+    """The rule: the highest mean validation macro-F1 over datasets; within ``TIE`` of it, the fastest.
+    Research rows never take part."""
+    means = {n: v for n, v in out["mean_val_macro_f1"].items() if n not in out.get("research", [])}
+    if means:
+        best = max(means.values())
+        near = [n for n in means if means[n] >= best - TIE]
+        out["chosen"] = min(near, key=lambda n: out["fit_s"].get(n, float("inf")))
+        out["best"] = max(means, key=means.get)
+
+
+def with_earlier_rows(out: dict, earlier: dict) -> dict:
+    """This run's rows over an earlier protocol run's (``--protocol-candidates`` trains only some candidates)."""
+    merged = {**earlier, **out}
+    for key in ("candidates", "mean_val_macro_f1", "fit_s", *out.get("datasets", [])):
+        merged[key] = {**(earlier.get(key) or {}), **(out.get(key) or {})}
+    merged["research"] = sorted(set(earlier.get("research") or []) | set(out.get("research") or []))
+    return merged
 
 
 def tfidf_validation(ctx: Context, key: str, seeds: int) -> float:
