@@ -8,6 +8,8 @@ import streamlit as st
 
 from core.data.wording import human_bytes
 from core.errors import InputError
+from core.jobs.estimate import DataShape, estimate
+from core.jobs.experiments import ExperimentSpec
 from core.jobs.progress import experiment_progress
 from core.jobs.records import Status
 from core.jobs.run_views import (
@@ -27,6 +29,7 @@ from core.jobs.run_views import (
     runs_table,
     status_counts_line,
 )
+from core.settings import get_settings
 from pages.common import (
     current_dataset_id,
     ensure_worker,
@@ -59,12 +62,21 @@ def show_flash() -> None:
         st.success(message)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_estimates(experiment_id: int) -> dict[str, float]:
+    """One run's estimated seconds per recipe (``core.jobs.estimate``), for the time left before any run of a
+    recipe has finished."""
+    spec = ExperimentSpec.from_json(store().experiment(experiment_id)["spec"])
+    shape = DataShape.of(store().load_dataset(spec.dataset_id))
+    return estimate(spec, shape, slots=get_settings().slots).seconds_by_recipe
+
+
 @st.fragment(run_every=2)
 def live_runs(experiment_id: int) -> None:
     """The experiment's progress bar, its status counts, and one page of its runs
     as one table per recipe: a few elements per redraw, however many runs."""
     runs = store().runs(experiment=experiment_id)
-    progress = experiment_progress(runs)
+    progress = experiment_progress(runs, prior=run_estimates(experiment_id))
     st.progress(progress.fraction, text=progress.text)
     st.write(status_counts_line(progress.counts))
     if progress.counts.get(Status.QUEUED) or progress.counts.get(Status.RUNNING):

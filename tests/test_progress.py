@@ -147,3 +147,12 @@ def test_a_run_reports_its_steps_before_its_first_epoch(imbalanced, tiny_setting
         run_recipe(imbalanced, make_split(imbalanced, SplitSpec(seed=0)), build("baseline"), tiny_settings, 0,
                    trainer=_StopAtFit(), progress=reported.append)
     assert reported == [{"stage": "preparing the training set"}, {"stage": "building the vocabulary"}]
+
+
+def test_before_any_run_is_timed_the_submit_time_estimate_gives_the_time_left():
+    """The Runs page passes one run's estimated seconds per recipe (core.jobs.estimate); measured runs replace it."""
+    runs = [row(1, "baseline", Status.RUNNING, started=NOW - 5, pid=1), row(2, "baseline"), row(3, "focal")]
+    progress = experiment_progress(runs, now=NOW, prior={"baseline": 30.0, "focal": 40.0})
+    assert progress.eta_s == pytest.approx(25 + 30 + 40) and progress.text.endswith("about 2 min left")
+    runs[1] = done(2, "baseline", 100)
+    assert experiment_progress(runs, now=NOW, prior={"baseline": 30.0, "focal": 40.0}).eta_s == pytest.approx(95 + 40)

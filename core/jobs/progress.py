@@ -131,12 +131,14 @@ def _typical_seconds(runs: Sequence[RunRow], now: float) -> dict[str, float]:
     return typical
 
 
-def _time_left(runs: Sequence[RunRow], now: float) -> float | None:
+def _time_left(runs: Sequence[RunRow], now: float, prior: dict[str, float] | None = None) -> float | None:
     """Seconds until every queued and running run has ended, with the runs now
-    running in parallel sharing the queue. References nobody has timed yet
-    count as nothing (seconds next to an LSTM's minutes); an LSTM recipe
-    nobody has timed makes the answer unknown (None)."""
-    typical = _typical_seconds(runs, now)
+    running in parallel sharing the queue. A recipe this experiment has not
+    timed yet takes ``prior`` (the submit-time estimate of one run,
+    ``core.jobs.estimate``); references nobody has timed count as nothing
+    (seconds next to an LSTM's minutes); an LSTM recipe with neither makes the
+    answer unknown (None)."""
+    typical = {**(prior or {}), **_typical_seconds(runs, now)}
     running_left, queued_work = [], 0.0
     for run in runs:
         if run.status not in (Status.RUNNING, Status.QUEUED):
@@ -154,7 +156,8 @@ def _time_left(runs: Sequence[RunRow], now: float) -> float | None:
     return max((sum(running_left) + queued_work) / slots, max(running_left, default=0.0))
 
 
-def experiment_progress(runs: Sequence[RunRow], now: float | None = None) -> ExperimentProgress:
+def experiment_progress(runs: Sequence[RunRow], now: float | None = None,
+                        prior: dict[str, float] | None = None) -> ExperimentProgress:
     """The experiment's progress bar and line, e.g. '5 of 12 runs done
     (1 cancelled) · 2 running · 5 queued · about 3 min left'. A run counts as
     done when it ended, whatever the way; a running one by its share of epochs."""
@@ -169,6 +172,6 @@ def experiment_progress(runs: Sequence[RunRow], now: float | None = None) -> Exp
     parts += [f"{counts[s]} {s}" for s in (Status.RUNNING, Status.QUEUED) if s in counts]
     eta = None
     if Status.RUNNING in counts or Status.QUEUED in counts:
-        eta = _time_left(runs, now)
+        eta = _time_left(runs, now, prior)
         parts.append(f"{time_words(eta)} left" if eta is not None else "time left: known once a run has finished")
     return ExperimentProgress(min(1.0, fraction), counts, eta, " · ".join(parts))
