@@ -154,5 +154,7 @@ def test_before_any_run_is_timed_the_submit_time_estimate_gives_the_time_left():
     runs = [row(1, "baseline", Status.RUNNING, started=NOW - 5, pid=1), row(2, "baseline"), row(3, "focal")]
     progress = experiment_progress(runs, now=NOW, prior={"baseline": 30.0, "focal": 40.0})
     assert progress.eta_s == pytest.approx(25 + 30 + 40) and progress.text.endswith("about 2 min left")
+    # A finished baseline took 100 s, not 30: this machine is slower than estimated, and so will focal be.
     runs[1] = done(2, "baseline", 100)
-    assert experiment_progress(runs, now=NOW, prior={"baseline": 30.0, "focal": 40.0}).eta_s == pytest.approx(95 + 40)
+    assert experiment_progress(runs, now=NOW, prior={"baseline": 30.0, "focal": 40.0}).eta_s == pytest.approx(
+        95 + 40 * 100 / 30)

@@ -111,10 +111,12 @@ def _took(run: RunRow) -> float | None:
     return max(0.0, run.finished - run.started)
 
 
-def _typical_seconds(runs: Sequence[RunRow], now: float) -> dict[str, float]:
+def _typical_seconds(runs: Sequence[RunRow], now: float, prior: dict[str, float] | None = None) -> dict[str, float]:
     """How long a run of each recipe takes: the median of its finished runs;
-    for LSTM recipes without one, the median of every finished LSTM run, else
-    of what the running LSTM runs expect in all (elapsed + their own ETA)."""
+    for LSTM recipes without one, the submit-time estimate ``prior`` scaled by
+    how the timed recipes compared with theirs (this machine's pace), else the
+    median of every finished LSTM run, else of what the running LSTM runs
+    expect in all (elapsed + their own ETA)."""
     by_recipe: dict[str, list[float]] = {}
     for run in runs:
         if (took := _took(run)) is not None:
@@ -124,10 +126,14 @@ def _typical_seconds(runs: Sequence[RunRow], now: float) -> dict[str, float]:
         lstm = [now - r.started + r.progress["eta_s"] for r in runs if r.status is Status.RUNNING and r.started
                 and (r.progress or {}).get("eta_s") is not None and not is_reference(r.recipe)]
     typical = {recipe: statistics.median(times) for recipe, times in by_recipe.items()}
-    if lstm:
-        for recipe in {r.recipe for r in runs} - set(typical):
-            if not is_reference(recipe):
-                typical[recipe] = statistics.median(lstm)
+    prior = prior or {}
+    pace = [typical[r] / prior[r] for r in typical if prior.get(r)]
+    scale = statistics.median(pace) if pace else 1.0
+    for recipe in {r.recipe for r in runs} - set(typical):
+        if recipe in prior:
+            typical[recipe] = prior[recipe] * scale
+        elif lstm and not is_reference(recipe):
+            typical[recipe] = statistics.median(lstm)
     return typical
 
 
@@ -138,7 +144,7 @@ def _time_left(runs: Sequence[RunRow], now: float, prior: dict[str, float] | Non
     ``core.jobs.estimate``); references nobody has timed count as nothing
     (seconds next to an LSTM's minutes); an LSTM recipe with neither makes the
     answer unknown (None)."""
-    typical = {**(prior or {}), **_typical_seconds(runs, now)}
+    typical = _typical_seconds(runs, now, prior)
     running_left, queued_work = [], 0.0
     for run in runs:
         if run.status not in (Status.RUNNING, Status.QUEUED):
