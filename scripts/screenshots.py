@@ -59,7 +59,7 @@ def shoot(url: str, target: Path) -> None:
 
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(profile, executable_path="/usr/bin/chromium", headless=True,
-                                                        args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 900})
+                                                        args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1800})
         context.set_default_timeout(120_000)
         page = context.new_page()
         page.goto(url, wait_until="domcontentloaded")
