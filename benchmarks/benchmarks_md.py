@@ -572,7 +572,17 @@ def protocol(results: dict) -> str:
     if tfidf:
         rows.append(["`ref:tfidf_lr`", "the TF-IDF + logistic regression reference on the same validation rows",
                      *[num(tfidf.get(k), 3) for k in keys], num(pr.get("mean_tfidf_val_macro_f1"), 4), ""])
+    gaps = []
+    for key in keys:
+        scored = {n: r.get("val_macro_f1_mean") for n, r in (pr.get(key) or {}).items()
+                  if r.get("val_macro_f1_mean") is not None}
+        if scored and tfidf.get(key) is not None:
+            name = max(scored, key=scored.get)
+            gaps.append(f"{key}: `{name}` {scored[name]:.3f} vs TF-IDF {tfidf[key]:.3f} "
+                        f"({scored[name] - tfidf[key]:+.3f})")
     lines += [table(["candidate", "what", *keys, "mean", "fit s / run"], rows), "",
+              ("Best LSTM row per dataset on validation against TF-IDF on the same rows: " + "; ".join(gaps) + ".")
+              if gaps else "", "",
               "✔ = chosen; (n ep) = mean epochs run; = : the same runs as `long_plateau` (texts shorter than the "
               f"old cap). Chosen: **`{pr.get('chosen')}`** (highest mean: `{pr.get('best')}`). Research rows train "
               "other recipes at the chosen defaults to see what could close the gap to TF-IDF on validation rows; "
