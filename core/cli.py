@@ -1,7 +1,7 @@
 """Command line: everything the app does, scriptable without Streamlit.
 
     python -m core profile FILE --text-col T --label-col L
-    python -m core train FILE --text-col T --label-col L [--seeds N] [--recipe R ...]
+    python -m core train FILE --text-col T --label-col L [--seeds N] [--recipe R ...] [--sweep S=A|B ...]
     python -m core experiment run (SPEC.toml | FILE --text-col ...) [--no-wait]
     python -m core experiment show ID [--sort-by METRIC] | list
     python -m core experiment add-seeds ID --to N [--no-wait]
@@ -56,6 +56,10 @@ def _add_experiment_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-len", type=int)
     p.add_argument("--units", type=int)
     p.add_argument("--embedding-dim", type=int)
+    p.add_argument("--sweep", action="append", default=[], metavar="SETTING=A|B",
+                   help='sweep a training setting over every recipe, e.g. --sweep "learning_rate=0.001|0.003" '
+                        "(learning_rate, units, embedding_dim, epochs, batch_size; repeat for more settings); "
+                        'strategy parameters sweep inside a recipe: --recipe "focal(gamma=0.5|1|2)"')
     p.add_argument("--name", default="", help="experiment name")
     p.add_argument("--no-wait", action="store_true", help="submit and return at once")
 
@@ -149,15 +153,38 @@ def _spec_from_args(args, dataset_id: str, settings):
 
     overrides = {k: getattr(args, k) for k in ("epochs", "batch_size", "vocab_size", "max_len", "units",
                                                "embedding_dim") if getattr(args, k, None) is not None}
-    return ExperimentSpec(dataset_id=dataset_id, recipes=tuple(args.recipe) or ("baseline",),
+    return ExperimentSpec(dataset_id=dataset_id, recipes=_with_sweeps(tuple(args.recipe) or ("baseline",), args),
                           seeds=args.seeds or settings.default_seeds, settings=TrainSettings(**overrides),
                           test_share=settings.test_share, validation_share=settings.validation_share, name=args.name)
 
 
+def _with_sweeps(recipes: tuple[str, ...], args, swept: dict | None = None) -> tuple[str, ...]:
+    """``recipes`` with the settings sweeps of ``--sweep`` flags (and a spec file's, ``swept``) added to every one,
+    the baseline included; a setting swept twice is refused."""
+    from core.strategies.sweeps import parse_settings_sweep, with_settings_sweep
+
+    sweep = dict(swept or {})
+    for flag in getattr(args, "sweep", None) or []:
+        for key, value in parse_settings_sweep(flag, where=f"--sweep {flag}").items():
+            if key in sweep:
+                raise InputError(f"--sweep {flag}: {key} is swept twice; give its values once.")
+            sweep[key] = value
+    return with_settings_sweep(recipes, sweep)
+
+
+def _training_sweep(training: dict, where: str) -> tuple[dict, dict]:
+    """A spec file's [training] split into plain settings and settings sweeps: a string holding '|' is a sweep
+    (``learning_rate = "0.001|0.003"``); an array is a list value, never a sweep."""
+    from core.strategies.sweeps import settings_sweep
+
+    swept = {k: v for k, v in training.items() if isinstance(v, str) and "|" in v}
+    return {k: v for k, v in training.items() if k not in swept}, settings_sweep(swept, where=where)
+
+
 def _spec_from_toml(path: Path, store, settings, args):
-    """A TOML spec: [data] file/text_col/label_col/…, [training] settings, seeds,
-    and [[recipes]] entries (a list of {name=..., params...} under `steps`, or a
-    `recipe = "..."` string)."""
+    """A TOML spec: [data] file/text_col/label_col/…, [training] settings (a string
+    such as "0.001|0.003" sweeps one), seeds, and [[recipes]] entries (a list of
+    {name=..., params...} under `steps`, or a `recipe = "..."` string)."""
     from core.jobs.experiments import ExperimentSpec
     from core.runs.references import ALWAYS, REFERENCES
     from core.settings import TrainSettings
@@ -185,14 +212,15 @@ def _spec_from_toml(path: Path, store, settings, args):
         else:
             recipes.append(Recipe.from_json(entry.get("steps", [])).text())
     recipes += list(args.recipe)
+    training, swept = _training_sweep(spec.get("training", {}), where=f"{path}: [training]")
     references = spec.get("references", list(ALWAYS))
     unknown = [r for r in references if r not in REFERENCES]
     if unknown:
         raise InputError(f"unknown references {', '.join(map(str, unknown))}; the references are "
                          f"{', '.join(REFERENCES)}.", source=path.name)
-    return ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes) or ("baseline",),
+    return ExperimentSpec(dataset_id=dataset_id, recipes=_with_sweeps(tuple(recipes) or ("baseline",), args, swept),
                           seeds=int(spec.get("seeds", args.seeds or settings.default_seeds)),
-                          settings=TrainSettings.from_user(spec.get("training", {}), where=f"{path}: [training]"),
+                          settings=TrainSettings.from_user(training, where=f"{path}: [training]"),
                           test_share=float(spec.get("test_share", settings.test_share)),
                           validation_share=float(spec.get("validation_share", settings.validation_share)),
                           references=tuple(references), name=str(spec.get("name", args.name)))
@@ -249,6 +277,7 @@ def _show(store, experiment_id: int, sort_by: str = "macro_f1") -> None:
     from core.jobs.records import Status
     from core.results.experiment_results import experiment_results, per_class_text
     from core.results.leaderboard import build_leaderboard
+    from core.results.sweeps import sweep_views, sweeps_text
     from core.results.verdict import verdict
 
     results = experiment_results(store, experiment_id)
@@ -262,6 +291,9 @@ def _show(store, experiment_id: int, sort_by: str = "macro_f1") -> None:
     print()
     print(board.text())
     print()
+    if sweeps := sweeps_text(sweep_views(results, board, board.sort_by)):
+        print(sweeps)
+        print()
     print(per_class_text(results, "recall"))
     failed = results.runs[results.runs["status"].isin([Status.FAILED, Status.INTERRUPTED, Status.CANCELLED])]
     for row in failed.itertuples():
@@ -302,6 +334,7 @@ def cmd_experiment_run(args, settings) -> int:
             raise InputError("give a data file (with --text-col/--label-col) or a .toml spec.")
         table, data = _load(args, settings)
         spec = _spec_from_args(args, store.add_dataset(data, name=table.source), settings)
+    _say_plan(store, spec, settings)
     experiment_id = submit(store, spec)
     n_runs = len(store.runs(experiment=experiment_id))
     print(f"experiment {experiment_id} submitted: {n_runs} runs in {store.root}", file=sys.stderr)
@@ -318,6 +351,23 @@ def cmd_experiment_run(args, settings) -> int:
             helper.wait(timeout=60)
     _show(store, experiment_id)
     return 0
+
+
+def _say_plan(store, spec, settings) -> None:
+    """Before submitting: the runs the experiment makes, each sweep's share, and how long it should take here
+    (a sweep above the cap is refused here, with its size and the cap)."""
+    from dataclasses import replace
+
+    from core.jobs.estimate import DataShape, estimate, plural, sweeps_in_words
+    from core.jobs.experiments import expand_sweeps
+    from core.runs.references import ALWAYS
+
+    planned = expand_sweeps(replace(spec, references=tuple(dict.fromkeys(ALWAYS + tuple(spec.references)))))
+    guess = estimate(planned, DataShape.of(store.load_dataset(spec.dataset_id)), slots=settings.slots)
+    for line in sweeps_in_words(planned, guess):
+        print(line.replace("`", ""), file=sys.stderr)
+    print(f"{plural(len(planned.recipes), 'recipe')} + {plural(len(planned.references), 'reference')} × "
+          f"{plural(planned.seeds, 'seed')}: {guess.in_words()} on {plural(guess.slots, 'slot')}", file=sys.stderr)
 
 
 def cmd_worker(args, settings) -> int:

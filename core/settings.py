@@ -23,6 +23,9 @@ class Settings:
     min_class_rows: int = 3  # fewest rows a class needs to be split train/val/test
     default_seeds: int = 5  # issue 16: 3 seeds detect only large effects
     max_seeds: int = 50  # an experiment's seeds: 1 … max_seeds
+    # The most recipes an experiment's sweeps may expand into (``focal(gamma=0.5|1|2)`` makes 3); each trains
+    # once per seed, so 30 recipes at the default 5 seeds are 150 runs.
+    max_sweep_recipes: int = 30
     test_share: float = 0.2
     validation_share: float = 0.1
     worker_slots: int = 0  # 0 = number of cores
@@ -126,6 +129,10 @@ class TrainSettings:
         if unknown:
             raise InputError(f"{where}: unknown setting {', '.join(unknown)}; known: "
                              f"{', '.join(cls.__dataclass_fields__)}.")
+        lists = sorted(k for k, v in payload.items() if isinstance(v, (list, tuple, dict)))
+        if lists:
+            raise InputError(f"{where}: {lists[0]} = {payload[lists[0]]!r} is a list; a setting takes one value (to "
+                             f"sweep it, write the values as one string: {lists[0]} = \"a|b\").")
         try:
             return cls(**payload)
         except (TypeError, ValueError) as exc:

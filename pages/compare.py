@@ -14,6 +14,7 @@ from core.jobs.records import Status
 from core.results import compare, figures
 from core.results.experiment_results import experiment_results
 from core.results.leaderboard import LEADERBOARD_CSS, build_leaderboard
+from core.results.sweeps import sweep_views
 from core.results.verdict import verdict
 from core.runs.evaluate import metric_label
 from core.runs.references import is_reference
@@ -76,7 +77,7 @@ def leaderboard(results, recipes: list[str], classes: list[str]) -> None:
     st.query_params["sort"] = sort_by
     shown = c[1].multiselect("Columns", metrics, default=metrics, format_func=metric_label) or metrics
     key = (str(store().root), int(results.experiment["id"]), len(results.finished), sort_by)
-    full = _leaderboard(*key)
+    full = whole = _leaderboard(*key)
     show_sentences(verdict(full))
     narrowed = len(classes) < len(results.classes)
     if narrowed:
@@ -86,7 +87,22 @@ def leaderboard(results, recipes: list[str], classes: list[str]) -> None:
                    f"{', '.join(metric_label(m) for m in shown)} are over all classes, whatever the filter.")
     board = full.select([*shown, *full.metrics[len(metrics):]]).only(recipes)
     st.html(f"<style>{LEADERBOARD_CSS}</style>{board.html()}")
+    sweeps(results, whole, sort_by)
     more_seeds(results)
+
+
+def sweeps(results, board, metric: str) -> None:
+    """Each sweep's points together, on the ranking metric: a plot against the swept values and a table, the best
+    point on test and the point validation chooses marked, and why to trust the second."""
+    views = sweep_views(results, board, metric)
+    if not views:
+        return
+    st.subheader("Sweeps")
+    baseline = board.baseline.cells[metric].mean if board.baseline else None
+    for i, view in enumerate(views):
+        st.plotly_chart(figures.sweep_plot(view, baseline=baseline), width="stretch", key=f"sweep.{i}")
+        st.dataframe(view.display(), hide_index=True, width="stretch")
+        st.caption(view.note)
 
 
 def more_seeds(results) -> None:

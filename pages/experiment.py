@@ -5,14 +5,15 @@ import json
 import streamlit as st
 
 from core.errors import InputError
-from core.jobs.estimate import DataShape, duration, estimate
-from core.jobs.experiments import ExperimentSpec, canonical_recipe, settings_conflict, submit
+from core.jobs.estimate import DataShape, duration, estimate, sweeps_in_words
+from core.jobs.experiments import ExperimentSpec, review, submit
 from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
 from core.settings import TrainSettings, get_settings
 from core.strategies.recipe import Recipe, Step
 from core.jobs.spec_files import spec_toml
 from core.strategies.registry import form_ticks, form_value, strategy_infos
+from core.strategies.sweeps import SETTINGS_PARAMS, parse_settings_sweep, with_settings_sweep
 from pages.common import (
     current_dataset_id,
     ensure_worker,
@@ -27,7 +28,8 @@ def param_widget(strategy: str, p):
     key = f"param.{strategy}.{p.name}"
     start = form_value(strategy, p, TrainSettings())  # the form's settings start at the defaults too
     st.session_state.setdefault(key, widget_value(p, start))  # a clone may have set it already
-    label, help = p.words, f"{p.help} (recipe syntax: `{strategy}({p.name}=…)`)"
+    label, help = p.words, (f"{p.help} (recipe syntax: `{strategy}({p.name}=…)`; to sweep it, write "
+                            f"`{strategy}({p.name}=a|b|c)` under More recipes)")
     if p.kind == "float":
         return st.number_input(label, min_value=p.min, max_value=p.max, help=help, key=key, format="%.4g")
     if p.kind == "int":
@@ -56,9 +58,10 @@ def widget_value(p, value):
 
 
 def clone_into_form(experiment: dict) -> None:
-    """Put an earlier experiment's recipes and settings into the form's widgets (before they are drawn)."""
+    """Put an earlier experiment's recipes and settings into the form's widgets (before they are drawn); a sweep
+    comes back as the line that made it."""
     spec = ExperimentSpec.from_json(experiment["spec"])
-    ticks, rest = form_ticks(spec.recipes)
+    ticks, rest = form_ticks(spec.recipes_as_written())
     for info in strategy_infos():
         st.session_state[f"use.{info.name}"] = info.name in ticks
         for p in info.params:
@@ -66,7 +69,8 @@ def clone_into_form(experiment: dict) -> None:
             st.session_state[f"param.{info.name}.{p.name}"] = widget_value(p, p.coerce(value, strategy=info.name))
     s = spec.settings
     st.session_state.update({
-        "form.combine": False, "form.extra": "\n".join(rest), "form.seeds": spec.seeds, "form.epochs": s.epochs,
+        "form.combine": False, "form.extra": "\n".join(rest), "form.sweep": "", "form.seeds": spec.seeds,
+        "form.epochs": s.epochs,
         "form.batch": s.batch_size, "form.patience": s.patience, "form.vocab": s.vocab_size,
         "form.max_len": s.max_len or 0, "form.units": s.units, "form.embedding": s.embedding_dim,
         "form.validation_share": spec.validation_share, "form.test_share": spec.test_share,
@@ -177,9 +181,11 @@ earlier_experiments(dataset_id)
 steps = strategy_picker(ordinal_ok=bool(info["ordinal"] or info["has_target"]))
 previews(dataset_id, steps)
 combine = st.checkbox("Combine the ticked strategies into one recipe", key="form.combine")
-extra = st.text_area("More recipes, one per line (recipe syntax)", placeholder="focal(gamma=2)+bidirectional",
-                     help='strategy(param=value,...)+strategy(...), e.g. class_weight(scheme=effective,beta=0.999)',
-                     key="form.extra")
+extra = st.text_area("More recipes, one per line (recipe syntax)",
+                     placeholder="focal(gamma=2)+bidirectional\nfocal(gamma=0.5|1|2|5)",
+                     help="strategy(param=value,...)+strategy(...), e.g. class_weight(scheme=effective,beta=0.999). "
+                          "Values separated by | sweep a parameter: focal(gamma=0.5|1|2) is three recipes, each "
+                          "compared with the baseline.", key="form.extra")
 
 st.subheader("2. Training settings")
 defaults = TrainSettings()
@@ -214,6 +220,10 @@ test_share = c[1].number_input("Test share", 0.05, 0.5, step=0.05, key="form.tes
 extra_refs = c[2].multiselect("Extra references", [r for r in REFERENCES if r not in ALWAYS],
                               format_func=lambda r: REFERENCES[r].label, key="form.extra_refs")
 name = c[3].text_input("Name (optional)", key="form.name")
+sweep_text = st.text_input(
+    "Sweep training settings (optional)", key="form.sweep", placeholder="learning_rate=0.001|0.01, units=32|128",
+    help=f"Values separated by | for {', '.join(SETTINGS_PARAMS)}: every recipe, the baseline included, runs at each "
+         "combination; the baseline at the settings above stays the one every point is compared with.")
 hidden = st.session_state.get("form.hidden_settings") or {}
 if st.session_state.get("form.cloned"):
     st.caption(f"Cloned from experiment {st.session_state['form.cloned']}; settings the form does not show "
@@ -221,6 +231,11 @@ if st.session_state.get("form.cloned"):
                f"{hidden.get('lr_schedule')}, pooling {hidden.get('pooling')}) are kept from it.")
 
 recipes = recipes_from(steps, combine, extra)
+problems = []
+try:
+    recipes = list(with_settings_sweep(recipes, parse_settings_sweep(sweep_text, where="Sweep training settings")))
+except InputError as exc:
+    problems.append(str(exc))
 shown_settings = dict(epochs=int(epochs), batch_size=int(batch), patience=int(patience), vocab_size=int(vocab),
                       max_len=int(max_len) or None, units=int(units), embedding_dim=int(embedding))
 settings = TrainSettings(**{**(TrainSettings.from_json(hidden).to_json() if hidden else {}), **shown_settings})
@@ -230,22 +245,17 @@ spec = ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes), seeds=int(s
                       references=ALWAYS + tuple(extra_refs), name=name)
 
 st.subheader("3. Review and submit")
-problems = []
-shown = ["baseline"]
-for recipe in recipes:
-    try:
-        shown.append(canonical_recipe(recipe))
-    except InputError as exc:
-        problems.append(str(exc))
-    else:
-        problems.append(settings_conflict(shown[-1], settings) or "")
-problems = [p for p in problems if p]
+planned, found = review(spec)
+problems += found
 for problem in problems:
     st.error(problem, icon="⚠️")
-st.write("Recipes: " + ", ".join(f"`{r}`" for r in dict.fromkeys(shown)))
-if not problems:
-    guess = estimate(spec, data_shape(dataset_id), slots=get_settings().slots)
-    st.info(f"{guess.runs} runs ({len(set(shown))} recipes + {len(spec.references)} references × {int(seeds)} seeds) · "
+if planned is not None and not problems:
+    st.write("Recipes: " + ", ".join(f"`{r}`" for r in planned.recipes))
+    guess = estimate(planned, data_shape(dataset_id), slots=get_settings().slots)
+    for line in sweeps_in_words(planned, guess):
+        st.write(line)
+    st.info(f"{guess.runs} runs ({len(planned.recipes)} recipes + {len(spec.references)} references × "
+            f"{int(seeds)} seeds) · "
             f"about {duration(guess.seconds)} on this machine, at most {duration(guess.upper_seconds)} if no run "
             f"stops early ({guess.slots} runs at a time). One run takes about: "
             + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")

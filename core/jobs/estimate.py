@@ -133,20 +133,48 @@ def reference_seconds(reference: str, shape: DataShape, train_share: float, sett
 
 
 def estimate(spec: "ExperimentSpec", shape: DataShape, *, slots: int, costs: MachineCosts = COSTS) -> Estimate:
-    """Expected and worst-case wall time of ``spec`` on ``slots`` parallel slots, from submit to the last run."""
+    """Expected and worst-case wall time of ``spec`` (its sweeps expanded: ``core.jobs.experiments.review``) on
+    ``slots`` parallel slots, from submit to the last run. A recipe with a settings step is estimated at the
+    settings it trains with (a sweep over units or epochs changes what each point costs)."""
+    from core.strategies.sweeps import split_settings
+
     train_share = 1.0 - spec.test_share - spec.validation_share
     recipes = list(dict.fromkeys((BASELINE, *spec.recipes)))  # the baseline always runs
+    trains_with = {r: split_settings(r, spec.settings) for r in recipes}
     slots = max(1, slots)
 
-    def total(epochs: float) -> tuple[float, dict[str, float]]:
-        per_run = {r: lstm_run_seconds(r, shape, train_share, spec.settings, epochs, costs) for r in recipes}
+    def total(upper: bool) -> tuple[float, dict[str, float]]:
+        per_run = {r: lstm_run_seconds(strategies, shape, train_share, settings,
+                                       float(settings.epochs) if upper else expected_epochs(settings), costs)
+                   for r, (strategies, settings) in trains_with.items()}
         per_run |= {r: reference_seconds(r, shape, train_share, spec.settings, costs) for r in spec.references}
         busy = sum(per_run.values()) * spec.seeds
         # The last runs rarely end together: on average one slot idles for half a run at the end.
         tail = 0.5 * busy / (spec.seeds * len(per_run)) if slots > 1 else 0.0
         return costs.worker_start_s + busy / slots + tail, per_run
 
-    seconds, by_recipe = total(expected_epochs(spec.settings))
-    upper, _ = total(float(spec.settings.epochs))
+    seconds, by_recipe = total(upper=False)
+    upper, _ = total(upper=True)
     return Estimate(runs=spec.seeds * (len(recipes) + len(spec.references)), seconds=seconds,
                     upper_seconds=upper, seconds_by_recipe=by_recipe, slots=slots)
+
+
+def sweeps_in_words(spec: "ExperimentSpec", guess: Estimate) -> list[str]:
+    """One sentence per sweep of an expanded ``spec``: the recipes and runs it makes and about how long they take
+    on the estimate's slots (their share of the expected time), said before submit."""
+    lines = []
+    for group in spec.sweeps:
+        recipes = list(dict.fromkeys(p.recipe for p in group.points))
+        new = [r for r in recipes if r != BASELINE]
+        runs = len(new) * spec.seeds
+        seconds = sum(guess.seconds_by_recipe.get(r, 0.0) for r in new) * spec.seeds / guess.slots
+        at_base = " (one of them is the baseline, which runs anyway)" if len(new) < len(recipes) else ""
+        lines.append(f"Sweep `{group.source}`: {plural(len(recipes), 'recipe')}{at_base} × "
+                     f"{plural(spec.seeds, 'seed')} = {plural(runs, 'run')}, about {duration(seconds)} of the "
+                     "experiment's time.")
+    return lines
+
+
+def plural(n: int, word: str) -> str:
+    """"1 seed", "3 seeds"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -50,13 +50,17 @@ def task_for(store: Store, run_id: int, datasets: DatasetCache | None = None) ->
     workspace's split cache) here, on the worker's side."""
     from core.data.split import cached_split
     from core.jobs.experiments import ExperimentSpec
+    from core.runs.references import is_reference
+    from core.strategies.sweeps import split_settings
 
     run = store.run(run_id)
     spec = ExperimentSpec.from_json(store.experiment(run.experiment_id)["spec"])
     data = (datasets or DatasetCache(store)).get(spec.dataset_id)
     split = cached_split(data, _split_spec(spec, run.seed), store.root / "splits", spec.dataset_id)
+    # a sweep point's settings step: the run trains with the experiment's settings overridden by it
+    settings = spec.settings if is_reference(run.recipe) else split_settings(run.recipe, spec.settings)[1]
     return RunTask(run_id=run_id, experiment_id=run.experiment_id, recipe=run.recipe, seed=run.seed,
-                   fingerprint=run.fingerprint, dataset_id=spec.dataset_id, settings=spec.settings, data=data,
+                   fingerprint=run.fingerprint, dataset_id=spec.dataset_id, settings=settings, data=data,
                    split=split)
 
 

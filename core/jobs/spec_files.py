@@ -34,7 +34,7 @@ def spec_toml(store: Store, experiment_id: int) -> str:
         "references": list(spec.references),
         "data": data,
         "training": {k: v for k, v in spec.settings.to_json().items() if v is not None},
-        "recipes": [{"recipe": r} for r in spec.recipes],
+        "recipes": [{"recipe": r} for r in spec.recipes_as_written()],  # a sweep as its source: it expands again
     }
     head = (f"# Experiment #{experiment_id} \"{experiment['name']}\" on \"{info['name']}\", as a spec file.\n"
             "# Run it with:  .venv/bin/python -m core experiment run THIS_FILE.toml\n"

@@ -84,9 +84,12 @@ def _train_lstm(task: RunTask, summary: dict, trainer, report, should_stop) -> t
     from core.runs.evaluate import evaluate
     from core.runs.pipeline import run_recipe
     from core.strategies.registry import build
+    from core.strategies.sweeps import split_settings
 
     data, split = task.data, task.split
-    out = run_recipe(data, split, build(task.recipe), task.settings, task.seed, trainer=trainer,
+    # the task's settings already include the recipe's settings step (``task_for``); applying it again is a no-op
+    strategies, settings = split_settings(task.recipe, task.settings)
+    out = run_recipe(data, split, build(strategies), settings, task.seed, trainer=trainer,
                      progress=report, should_stop=should_stop)
     # The minority is the rarest class of the training split, not of the resampled rows
     # (oversampling to equal sizes would otherwise make the largest class the "minority").

@@ -18,6 +18,7 @@ from core.data.profile import Profile
 
 if TYPE_CHECKING:
     from core.results.compare import Curve
+    from core.results.sweeps import SweepView
 
 PALETTE = px.colors.qualitative.Safe
 
@@ -203,6 +204,63 @@ def learning_curves(histories: dict[str, dict[int, list[dict]]]) -> go.Figure:
     # Whole epochs only, about ten labels at most.
     fig.update_xaxes(title="epoch", tickmode="linear", tick0=0, dtick=max(1, math.ceil(most_epochs / 10)))
     return _layout(fig, "Learning curves", height=380)
+
+
+def _sweep_axis(view: "SweepView") -> tuple[list, str]:
+    """The x values of a sweep's points and the axis type: the swept value itself for one numeric parameter
+    (logarithmic when the values span a factor of 10 or more, as learning rates do), else one category per point
+    naming every swept value."""
+    from core.results.sweeps import value_column
+
+    if len(view.parameters) == 1:
+        values = view.table[value_column(view.parameters[0])].tolist()
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            positive = all(v > 0 for v in values)
+            return values, "log" if positive and max(values) >= 10 * min(values) else "linear"
+    labels = [" · ".join(f"{p}={_sweep_value(row[value_column(p)])}" for p in view.parameters)
+              for row in view.table.to_dict("records")]
+    return [plain(label) for label in labels], "category"
+
+
+def _sweep_value(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def sweep_plot(view: "SweepView", *, baseline: float | None = None) -> go.Figure:
+    """A sweep's test score (mean and 95% interval over seeds; no bar under 3 seeds) against the swept value(s),
+    its validation macro-F1 beside it, the best point on test (★) and the point validation chooses (◆) marked,
+    and the baseline's mean as a dashed line."""
+    from core.results.sweeps import BEST_MARK, CHOSEN_MARK
+    from core.runs.evaluate import metric_label
+
+    table = view.table
+    x, axis = _sweep_axis(view)
+    label = metric_label(view.metric)
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=table["mean"], mode="lines+markers", name=plain(f"test {label} (mean, 95% interval)"),
+                    line=dict(color=PALETTE[0]), customdata=table["recipe"].map(plain),
+                    error_y=dict(type="data", symmetric=False, array=(table["ci_high"] - table["mean"]).tolist(),
+                                 arrayminus=(table["mean"] - table["ci_low"]).tolist()),
+                    hovertemplate="%{customdata}: %{y:.3f}<extra></extra>")
+    same_axis = view.metric == "macro_f1"  # validation macro-F1 shares the axis only with test macro-F1
+    fig.add_scatter(x=x, y=table["validation"], mode="lines+markers", name="validation macro-F1 (mean)",
+                    line=dict(color=PALETTE[1], dash="dash"), yaxis="y" if same_axis else "y2",
+                    customdata=table["recipe"].map(plain), hovertemplate="%{customdata}: %{y:.3f}<extra></extra>")
+    for column, symbol, name in (("best", "star", f"{BEST_MARK} best on test (optimistic)"),
+                                 ("chosen", "diamond-open", f"{CHOSEN_MARK} chosen by validation")):
+        at = table.index[table[column]].tolist()
+        if at:
+            fig.add_scatter(x=[x[at[0]]], y=[table.loc[at[0], "mean"]], mode="markers", name=name,
+                            marker=dict(symbol=symbol, size=16, color="#000000" if column == "best" else PALETTE[2],
+                                        line=dict(width=2, color=PALETTE[2])), hoverinfo="skip")
+    if baseline is not None and math.isfinite(baseline):
+        fig.add_hline(y=baseline, line=dict(dash="dot", color="grey"), annotation_text="baseline",
+                      annotation_position="bottom right")
+    fig.update_xaxes(title=plain(" × ".join(view.parameters)), type=axis)
+    fig.update_yaxes(title=plain(f"test {label}"))
+    if not same_axis:
+        fig.update_layout(yaxis2=dict(title="validation macro-F1", overlaying="y", side="right", showgrid=False))
+    return _layout(fig, plain(f"Sweep {view.source}"), height=400)
 
 
 def dendrogram(linkage: np.ndarray, classes: Sequence[str]) -> go.Figure:

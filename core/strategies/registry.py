@@ -23,6 +23,7 @@ from core.strategies.losses import ClassBalancedFocal, Focal, LogitAdjusted, Pri
 from core.strategies.merging import Merge
 from core.strategies.ordinal import Coral, OrdinalRegression
 from core.strategies.recipe import Recipe, parse_recipe
+from core.strategies.sweeps import SETTINGS_STEP
 from core.strategies.sampling import (
     BalancedBatches,
     OverUnder,
@@ -57,9 +58,15 @@ def build(recipe: Recipe | str) -> list[Strategy]:
     """Strategy instances for a recipe, checked for unknown names, bad values
     and combinations that would fight over the same thing."""
     recipe = parse_recipe(recipe) if isinstance(recipe, str) else recipe
+    if recipe.is_sweep:
+        raise InputError(f"{recipe.text()} is a sweep of {recipe.size} recipes; an experiment expands it when it is "
+                         "submitted, one recipe per value.")
     strategies: list[Strategy] = []
     for step in recipe.steps:
         cls = STRATEGIES.get(step.name)
+        if step.name == SETTINGS_STEP:
+            raise InputError(f"{step.text()} changes the training settings, not the model: its runs train with "
+                             "them (an experiment's recipe, not a strategy).")
         if cls is None:
             raise InputError(f"unknown strategy {step.name!r}; known: {', '.join(sorted(STRATEGIES))}.")
         strategies.append(cls(**dict(step.params)))
@@ -107,7 +114,7 @@ def cost(recipe: Recipe | str) -> float:
 def form_ticks(recipes: Iterable[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """How a form of one checkbox per strategy shows ``recipes`` (cloning an experiment): single-strategy recipes
     whose strategy appears once become ticks with their parameter values; the rest (combinations, one strategy
-    at several settings) stay recipe text. The baseline needs no tick: it always runs."""
+    at several settings, sweeps, settings steps) stay recipe text. The baseline needs no tick: it always runs."""
     from core.strategies.recipe import BASELINE, parse_recipe
 
     parsed = [(text, parse_recipe(text)) for text in recipes if text != BASELINE]
@@ -115,7 +122,8 @@ def form_ticks(recipes: Iterable[str]) -> tuple[dict[str, dict[str, Any]], list[
     ticks: dict[str, dict[str, Any]] = {}
     rest: list[str] = []
     for text, recipe in parsed:
-        if len(recipe.steps) == 1 and singles.count(recipe.steps[0].name) == 1 and recipe.steps[0].name in STRATEGIES:
+        if len(recipe.steps) == 1 and singles.count(recipe.steps[0].name) == 1 and recipe.steps[0].name in STRATEGIES \
+                and not recipe.is_sweep:
             ticks[recipe.steps[0].name] = dict(recipe.steps[0].params)
         else:
             rest.append(text)
