@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import numpy as np
+
 from core.errors import InputError
 from core.strategies.architecture import (
     Bidirectional,
@@ -89,10 +91,8 @@ def check_compatible(strategies: list[Strategy]) -> None:
                          "it; use them in separate recipes.")
 
 
-def class_sizes(recipe: Recipe | str, counts) -> "np.ndarray":
+def class_sizes(recipe: Recipe | str, counts) -> np.ndarray:
     """The rows per class a recipe trains on, given the training split's class ``counts``."""
-    import numpy as np
-
     sizes = np.asarray(counts)
     for s in build(recipe):
         sizes = s.class_sizes(sizes)
