@@ -66,8 +66,12 @@ def show_flash() -> None:
 def run_estimates(experiment_id: int) -> dict[str, float]:
     """One run's estimated seconds per recipe (``core.jobs.estimate``), for the time left before any run of a
     recipe has finished."""
-    spec = ExperimentSpec.from_json(store().experiment(experiment_id)["spec"])
-    shape = DataShape.of(store().load_dataset(spec.dataset_id))
+    experiment = store().experiment(experiment_id)
+    spec = ExperimentSpec.from_json({**experiment["spec"], "dataset_id": experiment["dataset_id"]})
+    try:
+        shape = DataShape.of(store().load_dataset(spec.dataset_id))
+    except (InputError, OSError):  # its dataset is gone or unreadable: the time left waits for measured runs
+        return {}
     return estimate(spec, shape, slots=get_settings().slots).seconds_by_recipe
 
 
