@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import InputError
 from core.jobs.estimate import DataShape, duration, estimate
+from core.jobs.executors import estimate_place, where_runs_train
 from core.jobs.experiments import ExperimentSpec, canonical_recipe, settings_conflict, submit
 from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
@@ -246,9 +247,10 @@ st.write("Recipes: " + ", ".join(f"`{r}`" for r in dict.fromkeys(shown)))
 if not problems:
     guess = estimate(spec, data_shape(dataset_id), slots=get_settings().slots)
     st.info(f"{guess.runs} runs ({len(set(shown))} recipes + {len(spec.references)} references × {int(seeds)} seeds) · "
-            f"about {duration(guess.seconds)} on this machine, at most {duration(guess.upper_seconds)} if no run "
-            f"stops early ({guess.slots} runs at a time). One run takes about: "
-            + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")
+            f"about {duration(guess.seconds)} {estimate_place(get_settings())}, at most "
+            f"{duration(guess.upper_seconds)} if no run stops early ({guess.slots} runs at a time). One run takes "
+            "about: " + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")
+st.caption(where_runs_train(get_settings()))
 if st.button("Submit experiment", type="primary", disabled=bool(problems)):
     try:
         experiment_id = submit(store(), spec)
