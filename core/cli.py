@@ -5,7 +5,7 @@
     python -m core experiment run (SPEC.toml | FILE --text-col ...) [--no-wait]
     python -m core experiment show ID [--sort-by METRIC] | list
     python -m core experiment add-seeds ID --to N [--no-wait]
-    python -m core worker [--slots N]
+    python -m core worker [--slots N] [--executor local|ray] [--ray-address ADDR]
     python -m core predict BUNDLE FILE [--text-col T]
     python -m core export EXPERIMENT RECIPE OUT.zip
     python -m core runs cancel|requeue RUN_ID
@@ -30,6 +30,7 @@ from pathlib import Path
 
 from core.data.dataset import ColumnChoice
 from core.errors import InputError
+from core.jobs.executors import EXECUTORS
 from core.settings import PROJECT_ROOT, get_settings
 
 EXIT_INPUT = 2
@@ -91,8 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp_sub.add_parser("list", help="list experiments")
 
     p = sub.add_parser("worker", help="run the training worker service for the workspace")
-    p.add_argument("--slots", type=int, help="parallel training processes (default: number of cores)")
+    p.add_argument("--slots", type=int, help="parallel training processes (default: number of cores); with "
+                   "--executor ray, runs in flight at most (default: the cluster's CPUs)")
     p.add_argument("--until-idle", action="store_true", help="exit when nothing is queued or running")
+    p.add_argument("--executor", choices=EXECUTORS, help="where runs train: local processes, or Ray tasks (needs "
+                   "requirements-ray.txt; default: IMBALANCE_LAB_EXECUTOR, else local)")
+    p.add_argument("--ray-address", help="with --executor ray: the cluster to join (HOST:PORT of its head, or auto; "
+                   "default: IMBALANCE_LAB_RAY_ADDRESS, else a Ray instance started on this machine)")
 
     p = sub.add_parser("predict", help="predict texts in FILE with an exported bundle")
     p.add_argument("bundle")
@@ -371,10 +377,19 @@ def _say_plan(store, spec, settings) -> None:
 
 
 def cmd_worker(args, settings) -> int:
+    from dataclasses import replace
+
+    from core.jobs.executors import check_executor, where_runs_train
     from core.jobs.worker import run_worker
 
-    print(f"worker serving {settings.workspace.resolve()} (Ctrl+C to stop)", file=sys.stderr)
-    run_worker(settings.workspace, slots=args.slots, until_idle=args.until_idle)
+    settings = replace(settings, executor=args.executor or settings.executor,
+                       ray_address=args.ray_address if args.ray_address is not None else settings.ray_address,
+                       worker_slots=args.slots or settings.worker_slots)
+    check_executor(settings.executor)
+    print(f"worker serving {settings.workspace.resolve()} (Ctrl+C to stop). {where_runs_train(settings)}",
+          file=sys.stderr)
+    run_worker(settings.workspace, slots=args.slots, until_idle=args.until_idle, executor=settings.executor,
+               ray_address=settings.ray_address)
     return 0
 
 

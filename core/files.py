@@ -70,3 +70,27 @@ def safe_name(name: str, fallback: str = "file") -> str:
     """A file name that cannot leave its folder: the cleaned basename with
     characters other than letters, digits, '.', '_' and '-' replaced."""
     return _UNSAFE_FILE_CHARS.sub("_", _basename(name)).strip("._")[:120] or fallback
+
+
+# A user's file that a run reads (``pretrained_vectors(path=…)``) lives on the worker's machine. An executor whose
+# runs train elsewhere ships its content and copies it onto the training machine; while the run trains, the
+# original path resolves to that copy, so the recipe (and everything recorded with the run) keeps the user's path.
+_LOCAL_COPIES: dict[str, Path] = {}
+
+
+def user_file(raw: str | os.PathLike) -> Path:
+    """The path to read a user-named file at: the local copy an executor shipped for it, if any, else the path
+    itself with ``~`` expanded."""
+    text = str(raw).strip()
+    return _LOCAL_COPIES.get(text) or Path(os.path.expanduser(text))
+
+
+@contextmanager
+def local_copies(copies: dict[str, Path]) -> Iterator[None]:
+    """Within the block, ``user_file(path)`` answers each shipped path's local copy."""
+    _LOCAL_COPIES.update({str(k).strip(): Path(v) for k, v in copies.items()})
+    try:
+        yield
+    finally:
+        for key in copies:
+            _LOCAL_COPIES.pop(str(key).strip(), None)

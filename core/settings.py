@@ -38,6 +38,12 @@ class Settings:
     slot_max_runs: int = 50
     slot_max_rss_mb: int = 4000
     slot_idle_s: float = 60.0
+    # Where runs train (core.jobs.executors): "local" — warm processes on this machine, ``slots`` at a time — or
+    # "ray" — one Ray task per run (requirements-ray.txt). ``ray_address``: a running Ray cluster to join
+    # (HOST:PORT of its head, or "auto"); empty: the worker starts a Ray instance on this machine. Either way the
+    # worker here is the only writer of results.
+    executor: str = "local"
+    ray_address: str = ""
     no_autostart: bool = False
     # Serve the workspace for viewing (``scripts/start.sh --read-only``): every user change to datasets,
     # experiments and runs is refused (``refuse_when_read_only``); predictions and downloads stay allowed.

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import InputError
 from core.jobs.estimate import DataShape, duration, estimate, sweeps_in_words
+from core.jobs.executors import estimate_place, where_runs_train
 from core.jobs.experiments import ExperimentSpec, review, submit
 from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
@@ -255,10 +256,10 @@ if planned is not None and not problems:
     for line in sweeps_in_words(planned, guess):
         st.write(line)
     st.info(f"{guess.runs} runs ({len(planned.recipes)} recipes + {len(spec.references)} references × "
-            f"{int(seeds)} seeds) · "
-            f"about {duration(guess.seconds)} on this machine, at most {duration(guess.upper_seconds)} if no run "
-            f"stops early ({guess.slots} runs at a time). One run takes about: "
-            + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")
+            f"{int(seeds)} seeds) · about {duration(guess.seconds)} {estimate_place(get_settings())}, at most "
+            f"{duration(guess.upper_seconds)} if no run stops early ({guess.slots} runs at a time). One run takes "
+            "about: " + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")
+st.caption(where_runs_train(get_settings()))
 if st.button("Submit experiment", type="primary", disabled=bool(problems)):
     try:
         experiment_id = submit(store(), spec)

@@ -123,9 +123,11 @@ TESTS_DIR = Path(__file__).resolve().parent
 E2E_DIR = "e2e"  # browser tests: tests/e2e/**
 BENCHMARK_MODULES = frozenset({"test_benchmarks.py"})  # runs `python -m benchmarks --quick`
 # Modules whose every test starts the worker, the app or the kill loop in processes of their own.
-SLOW_MODULES = frozenset({"test_app_restart.py", "test_concurrency.py", "test_kill_loop.py", "test_executor.py"})
+SLOW_MODULES = frozenset({"test_app_restart.py", "test_concurrency.py", "test_kill_loop.py", "test_executor.py",
+                          "test_ray_worker.py"})
 # Fixtures that train models or start processes (directly or through a fixture they use).
-SLOW_FIXTURES = frozenset({"filled_workspace", "filled_copy", "workers", "strategy_run", "cli_trained"})
+SLOW_FIXTURES = frozenset({"filled_workspace", "filled_copy", "workers", "strategy_run", "cli_trained",
+                           "ray_cluster"})
 TIERS = ("slow", "e2e", "benchmark")
 
 

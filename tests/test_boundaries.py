@@ -31,6 +31,7 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("core", "pages", "app.py")
 TENSORFLOW = ("tensorflow", "keras")  # and their submodules
+RAY = ("ray",)  # an optional extra, for the worker only (core.jobs.ray_executor)
 
 
 # ----- the rules -----
@@ -42,7 +43,8 @@ class Rule(NamedTuple):
 # Worker-side entry points: the only modules outside core.keras that may reach
 # TensorFlow (through core.keras, never directly).
 ENTRY_POINTS = ("core.jobs.runner", "core.jobs.training", "core.jobs.slot", "core.jobs.local_executor",
-                "core.jobs.worker", "core.jobs.predict_service", "core.cli", "core.__main__", "core.worker")
+                "core.jobs.ray_executor", "core.jobs.worker", "core.jobs.predict_service", "core.cli",
+                "core.__main__", "core.worker")
 TF_SIDE = ("core.keras",) + ENTRY_POINTS
 BASE = ("core.data", "core.errors", "core.settings", "core.files")
 JOBS = BASE + ("core.runs", "core.strategies", "core.jobs")
@@ -62,6 +64,7 @@ MAY_IMPORT: dict[str, Rule] = {
     "core.jobs.runner": Rule(JOBS),  # the worker's side of a run: no Keras
     "core.jobs.training": Rule(JOBS + ("core.keras",)),  # the executor's side
     "core.jobs.slot": Rule(JOBS + ("core.keras",)),
+    "core.jobs.ray_executor": Rule(JOBS + ("core.keras",)),
     "core.jobs.worker": Rule(JOBS),
     "core.jobs.predict_service": Rule(JOBS + ("core.keras",)),
     "core.results": Rule(JOBS + ("core.results",), but_not=ENTRY_POINTS),
@@ -116,22 +119,22 @@ class Graph:
         above them (their ``__init__`` runs too), and TensorFlow as its top name."""
         out = []
         for i in self.imports[module]:
-            if is_tensorflow(i.target):
+            if i.target.split(".")[0] in TENSORFLOW + RAY:
                 out.append(i.target.split(".")[0])
             elif i.target in self.files:
                 parts = i.target.split(".")
                 out += [p for p in (".".join(parts[:k]) for k in range(1, len(parts) + 1)) if p in self.files]
         return list(dict.fromkeys(out))
 
-    def chains_to_tensorflow(self) -> dict[str, str]:
-        """Every project module that reaches TensorFlow, with its shortest import
+    def chains_to_tensorflow(self, targets: tuple[str, ...] = TENSORFLOW) -> dict[str, str]:
+        """Every project module that reaches TensorFlow (or ``targets``), with its shortest import
         chain, e.g. ``pages.predict -> core.jobs.predict_service -> keras``."""
         importers: dict[str, list[str]] = {}
         for module in sorted(self.files):
             for target in self.edges(module):
                 importers.setdefault(target, []).append(module)
         next_hop: dict[str, str] = {}
-        queue = deque(t for t in TENSORFLOW if t in importers)
+        queue = deque(t for t in targets if t in importers)
         while queue:  # breadth first from TensorFlow backwards: shortest chains
             target = queue.popleft()
             for module in importers.get(target, ()):
@@ -239,6 +242,15 @@ def test_only_core_keras_and_the_worker_side_entry_points_reach_tensorflow():
     violations = tensorflow_reach_violations(graph)
     assert not violations, "modules that reach TensorFlow outside core.keras and the worker-side entry points:\n" \
         + "\n".join(sorted(violations.values()))
+
+
+def test_only_the_worker_reaches_ray():
+    """Ray is an optional extra: the app, the pages and every module they import stay free of it."""
+    chains = project_graph().chains_to_tensorflow(RAY)
+    assert chains["core.jobs.ray_executor"] == "core.jobs.ray_executor -> ray"
+    assert "core.jobs.worker" in chains and "core.jobs.executors" not in chains
+    outside = sorted(chain for module, chain in chains.items() if module not in ENTRY_POINTS)
+    assert not outside, "modules outside the worker-side entry points that reach Ray:\n" + "\n".join(outside)
 
 
 def test_only_core_keras_imports_tensorflow_directly():

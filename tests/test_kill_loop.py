@@ -3,7 +3,6 @@ mid-fit and checks that no run and no finished file is lost."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import resource
@@ -11,6 +10,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from worker_helpers import kill_loop_script
 
 PROJECT = Path(__file__).resolve().parent.parent
 SCRIPT = PROJECT / "scripts" / "kill_loop.py"
@@ -21,14 +22,6 @@ KILLS = 20
 # catch a hang.
 CPU_BUDGET_S = 2 * 180
 HANG_GUARD_S = 600
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("kill_loop", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_twenty_kills_mid_epoch_lose_no_run(tmp_path):
@@ -61,7 +54,7 @@ def test_the_checks_notice_damaged_files(filled_copy):
     broken result.json are both reported."""
     from core.jobs.store import Store
 
-    kill_loop = load_script()
+    kill_loop = kill_loop_script()
     store = Store(filled_copy["root"])
     experiment_id = filled_copy["experiment_id"]
     before = kill_loop.fingerprint_files(store, experiment_id)

@@ -128,3 +128,16 @@ def test_cloning_an_experiment_fills_the_form_and_resubmitting_reuses_its_runs(f
     assert clone["spec"]["recipes"] == original["recipes"] and clone["spec"]["settings"] == original["settings"]
     runs = store.runs(experiment=clone["id"])
     assert runs and all(r.reused_from for r in runs)  # the same runs: nothing is trained again
+
+
+def test_the_page_says_where_runs_train(empty_workspace, monkeypatch):
+    """The local executor's slots, or Ray (the worker the app starts inherits the setting)."""
+    at = through_app("pages/experiment.py")
+    assert any(c.value.startswith("Runs train on this machine") for c in at.caption)
+    assert any(" on this machine, at most " in i.value for i in at.info)
+    monkeypatch.setenv("IMBALANCE_LAB_EXECUTOR", "ray")
+    monkeypatch.setenv("IMBALANCE_LAB_RAY_ADDRESS", "head.example:6379")
+    at.run()
+    assert not at.exception
+    assert any("Runs train on the Ray cluster at `head.example:6379`" in c.value for c in at.caption)
+    assert any("at this machine's pace" in i.value for i in at.info)

@@ -18,6 +18,7 @@ from worker_helpers import (  # noqa: F401  (workers is a fixture)
     LONG_TRAINING,
     PROJECT,
     WORKER_ENV,
+    assert_no_leftovers,
     long_data,
     mid_epoch,
     queue_runs,
@@ -28,12 +29,6 @@ from worker_helpers import (  # noqa: F401  (workers is a fixture)
 from benchmarks.processes import wait_for
 from core.jobs.processes import pid_alive
 from core.jobs.store import Status, Store
-
-
-def assert_no_leftovers(store: Store) -> None:
-    assert [p.name for p in (store.root / "tmp").iterdir()] == []
-    finished = {str(r.id) for r in store.runs(status=Status.FINISHED) if r.reused_from is None}
-    assert {p.name for p in (store.root / "runs").iterdir()} == finished
 
 
 def test_a_second_worker_on_the_same_workspace_refuses_to_start(tmp_path, workers):

@@ -30,6 +30,27 @@ WORKER_ENV = {
 }
 
 
+def assert_no_leftovers(store: Store) -> None:
+    """No staging folder is left, and ``runs/`` holds exactly the finished runs' folders."""
+    from core.jobs.store import Status
+
+    assert [p.name for p in (store.root / "tmp").iterdir()] == []
+    finished = {str(r.id) for r in store.runs(status=Status.FINISHED) if r.reused_from is None}
+    assert {p.name for p in (store.root / "runs").iterdir()} == finished
+
+
+def kill_loop_script():
+    """``scripts/kill_loop.py`` as a module (its checks of finished runs' files are reused by tests)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("kill_loop", PROJECT / "scripts" / "kill_loop.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
 def long_data():
     return labeled({"bad": 30, "ok": 90, "good": 180}, seed=1)
 

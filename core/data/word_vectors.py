@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from core.errors import InputError
+from core.files import user_file
 
 MAX_DIM = 2048
 
@@ -39,7 +40,7 @@ def _resolve(raw: str) -> Path:
     if not str(raw).strip():
         raise InputError("pretrained_vectors: give the path of a word-vectors file on this machine (GloVe, "
                          "word2vec or fastText text format, one word and its numbers per line).")
-    path = Path(os.path.expanduser(str(raw).strip()))
+    path = user_file(raw)  # a copy on this machine when the run trains away from the worker (core.files)
     if not path.is_file():
         raise InputError(f"pretrained_vectors: {path} is not a file on this machine. Give the full path of a "
                          "word-vectors file (GloVe, word2vec or fastText text format).")

@@ -4,9 +4,10 @@ It claims queued runs, hands each to its executor as a self-contained task
 (``core.jobs.tasks``) and writes what comes back into the store: it is the
 only process that writes run outcomes. The local executor trains in warm,
 spawned processes, one per slot, with TensorFlow's threads pinned so that the
-slots fit the cores. They die with their worker; a run whose process died by
-a signal, or whose heartbeat went stale, becomes ``interrupted`` and is
-re-queued only by a user action.
+slots fit the cores; the Ray executor (``core.jobs.ray_executor``) sends each
+run to a Ray cluster as a task. Runs die with their worker; a run whose
+process died by a signal or was lost with its node, or whose heartbeat went
+stale, becomes ``interrupted`` and is re-queued only by a user action.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import InputError
+from core.jobs.executors import RAY_REQUIREMENTS, check_executor
 from core.jobs.lease import acquire_lease, release_lease, renew_lease
 from core.jobs.local_executor import LocalExecutor
 from core.jobs.processes import pid_alive
@@ -60,7 +63,7 @@ class Worker:
 
     store: Store
     settings: Settings
-    executor: LocalExecutor
+    executor: LocalExecutor  # or core.jobs.ray_executor.RayExecutor: the same verbs
     datasets: DatasetCache
     cancel_seen: dict[int, float] = field(default_factory=dict)
     prepared: set[int] = field(default_factory=set)  # queued runs whose split was looked at ahead of their claim
@@ -146,39 +149,64 @@ def threads_per_slot(slots: int) -> int:
     return max(1, (os.cpu_count() or 1) // slots)
 
 
+def make_executor(settings: Settings, slots: int | None = None):
+    """The executor ``settings.executor`` names: local processes (``slots`` of them, default one per core), or
+    Ray tasks (at most ``slots`` at a time when given, else as many as the cluster has CPUs)."""
+    if check_executor(settings.executor) == "ray":
+        try:
+            import ray  # noqa: F401  (an optional extra)
+        except ImportError:
+            raise InputError(f"the Ray executor needs Ray, an optional extra: install it with `.venv/bin/pip install "
+                             f"-r {RAY_REQUIREMENTS}` (or run with --executor local).") from None
+        from core.jobs.ray_executor import RayExecutor
+
+        return RayExecutor(settings, max_slots=slots or settings.worker_slots or None)
+    slots = slots or settings.slots
+    return LocalExecutor(settings, slots, threads_per_slot(slots))
+
+
 def run_worker(workspace: str | Path | None = None, *, slots: int | None = None, until_idle: bool = False,
-               poll_s: float = 0.5) -> None:
+               poll_s: float = 0.5, executor: str | None = None, ray_address: str | None = None) -> None:
     """Serve the workspace's queue until stopped (or, with ``until_idle``, until
-    nothing is queued or running)."""
-    settings = get_settings(**({"workspace": workspace} if workspace else {}))
+    nothing is queued or running). ``executor`` and ``ray_address`` override the
+    settings' (``IMBALANCE_LAB_EXECUTOR``, ``IMBALANCE_LAB_RAY_ADDRESS``)."""
+    settings = get_settings(**({"workspace": workspace} if workspace else {}), executor=executor,
+                            ray_address=ray_address)
+    check_executor(settings.executor)
     store = Store(settings.workspace)
     acquire_lease(store, settings.stale_after_s)
-    interrupt_orphans(store)
-    store.discard_staging()  # nothing runs now: every staging folder is a killed run's leftover
-    slots = slots or settings.slots
-    worker = Worker(store, settings, LocalExecutor(settings, slots, threads_per_slot(slots)), DatasetCache(store))
+    worker = None
+    try:
+        interrupt_orphans(store)
+        store.discard_staging()  # nothing runs now: every staging folder is a killed run's leftover
+        worker = Worker(store, settings, make_executor(settings, slots), DatasetCache(store))
+        _serve(worker, store, until_idle=until_idle, poll_s=poll_s)
+    finally:
+        if worker is not None:
+            worker.stop_children()
+        release_lease(store)
+
+
+def _serve(worker: Worker, store: Store, *, until_idle: bool, poll_s: float) -> None:
+    """The worker's loop: events, policing, predictions, claims, splits ahead."""
 
     def _stop(signum, frame):
         worker.stopping = True
 
-    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGTERM, _stop)  # after the executor: ray.init installs a handler of its own
     signal.signal(signal.SIGINT, _stop)
     last_lease = 0.0
-    try:
-        while not worker.stopping:
-            if time.time() - last_lease > 1.0:
-                if not renew_lease(store):
-                    print(f"worker {os.getpid()}: another worker took over {store.root}; stopping", file=sys.stderr)
-                    break
-                last_lease = time.time()
-            for event in worker.executor.poll(poll_s):
-                worker.handle(event)
-            worker.police()
-            worker.serve_predictions()
-            worker.claim()
-            worker.prepare_next()
-            if until_idle and not worker.executor.running() and not store.runs(status=Status.QUEUED):
+    while not worker.stopping:
+        if time.time() - last_lease > 1.0:
+            if not renew_lease(store):
+                print(f"worker {os.getpid()}: another worker took over {store.root}; stopping", file=sys.stderr)
                 break
-    finally:
-        worker.stop_children()
-        release_lease(store)
+            last_lease = time.time()
+        for event in worker.executor.poll(poll_s):
+            worker.handle(event)
+        worker.police()
+        worker.serve_predictions()
+        worker.claim()
+        worker.prepare_next()
+        if until_idle and not worker.executor.running() and not store.runs(status=Status.QUEUED):
+            break

@@ -142,6 +142,11 @@ class ModelPool:
             if not self._idle[oldest]:
                 del self._idle[oldest]
 
+    def clear(self) -> None:
+        """Forget every kept model: a run stopped by an interrupt (``ray.cancel``) may have left one half-way
+        through a step."""
+        self._idle.clear()
+
 
 PROCESS_POOL = ModelPool()  # the warm process's pool (core.jobs.training.train_run)
 

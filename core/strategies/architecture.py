@@ -130,6 +130,9 @@ class PretrainedVectors(Strategy):
     def inputs(self):
         return {**super().inputs(), "file": vectors.identity(self["path"])}
 
+    def files(self):
+        return (self["path"],)
+
     def model(self, ctx, spec):
         init = vectors.embedding_matrix(self["path"], ctx.encoder.vocabulary, ctx.rng(salt=77))
         ctx.embedding_init = init.matrix

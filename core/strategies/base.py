@@ -128,6 +128,11 @@ class Strategy:
         """Raise InputError if this strategy cannot run on this machine (called
         when an experiment is submitted, so the user hears it at once)."""
 
+    def files(self) -> tuple[str, ...]:
+        """Files on the worker's machine that a run of this strategy reads, as the user gave their paths: an
+        executor whose runs train on other machines ships their content (``core.jobs.ray_executor``)."""
+        return ()
+
     def inputs(self) -> dict[str, str]:
         """What besides the parameter values changes results, for run fingerprints:
         outside files' identity, and the strategy's version once raised."""
