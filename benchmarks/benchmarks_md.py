@@ -607,7 +607,42 @@ def scaling(results: dict) -> str:
          "train one after the other, each with every core; 2 slots: side by side, one thread each)."), "",
         table(["size", "rows", "train rows / run", "slots", "runs", "wall s", "samples/s", "epochs run",
                "fit s / run"], rows), "",
-        f"2 slots vs 1 at 5k: ×{num(s.get('slots_speedup'), 2)} samples/s."])
+        f"2 slots vs 1 at 5k: ×{num(s.get('slots_speedup'), 2)} samples/s.", "",
+        executors_part(s)])
+
+
+def executors_part(s: dict) -> str:
+    """The local and the Ray executor on the benchmark experiment, and what that says about a cluster."""
+    if s.get("ray_wall_s") is None:
+        return "_The executors (local vs Ray) were not measured in this run._"
+    ex = s.get("executors") or {}
+    rows = [[name, num(e.get("runs")), num(e.get("wall_s"), 1), num(e.get("startup_s"), 1),
+             num(e.get("result_mb_per_run"), 2)] for name, e in (("local", ex.get("local") or {}),
+                                                                  ("Ray", ex.get("ray") or {}))]
+    per_hour = s.get("runs_per_hour") or {}
+    return "\n".join([
+        "### Executors: local and Ray (issue 19)", "",
+        (f"The benchmark experiment of section 3 ({num(s.get('executor_rows'))} clothing reviews, fixed benchmark "
+         "settings, references included), from submit to its last run, through the local executor and through Ray "
+         f"(`python -m core worker --executor ray`: a Ray instance the worker starts on this machine with "
+         f"{num(s.get('executor_slots'))} CPUs; its start-up is inside the window). Start-up = submit to the first "
+         "run's claim; result = a finished run's folder, what it sends back and the worker writes."), "",
+        table(["executor", "runs", "wall s", "start-up s", "result MB / run"], rows), "",
+        (f"Ray's overhead: **{num(s.get('ray_overhead_s_per_run'), 2)} s per run** ((Ray − local) ÷ runs, start-up "
+         f"included). One slot's steady state on Ray: {num(s.get('ray_slot_s_per_run'), 1)} s per run (wall less "
+         "start-up, × slots ÷ runs)."), "",
+        ("Estimate for the same work on two-core Ray nodes (runs per hour = 3600 × 2 × nodes ÷ that): "
+         + ", ".join(f"{n} node{'s' if n != '1' else ''} ≈ {num(v)}" for n, v in per_hour.items()) + ". "
+         "It holds while the cluster's CPUs are the bottleneck. What would limit it first: the one worker writes "
+         f"every result ({num(s.get('result_mb_per_run'), 2)} MB: the model file, predictions, a SQLite "
+         f"transaction and a rename; measured {num((s.get('worker_write_s_per_run') or 0) * 1000, 1)} ms per result, "
+         f"so at most ≈{num(s.get('worker_writes_per_hour'))} runs per hour through one worker, less the time it "
+         "spends claiming runs and reading progress); the results cross the network to it (the same megabytes "
+         "per run); the dataset "
+         f"({num(s.get('dataset_mb'), 2)} MB here) goes up once per experiment and once to each node; and every "
+         "new Ray worker process imports TensorFlow (seconds) before its first run, which warm processes then "
+         "amortise over `SLOT_MAX_RUNS` runs."),
+    ])
 
 
 PROFILE_PARTS = {  # part -> what it is (benchmarks/fit_profile.py)

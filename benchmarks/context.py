@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -23,6 +23,7 @@ class Context:
     datasets: Path
     workspace: Path  # the persistent, resumable benchmark workspace (quality)
     scratch: Path  # temporary folder of this invocation: fresh workspaces, logs, job files
+    measured: dict = field(default_factory=dict)  # timings a later section of this invocation may reuse (--quick)
 
     @property
     def datasets_dir(self) -> str:

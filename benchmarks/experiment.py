@@ -35,8 +35,12 @@ SMALL_RECIPES = ("baseline", "class_weight(scheme=balanced)", "focal")
 SMALL_SEEDS = 2
 
 
-def timed(ctx: Context, data, spec_kwargs: dict, label: str) -> dict:
-    """Submit one experiment to a cold worker in a fresh workspace and wait until every run has ended."""
+def timed(ctx: Context, data, spec_kwargs: dict, label: str, *, executor: str | None = None,
+          inspect=None) -> dict:
+    """Submit one experiment to a cold worker in a fresh workspace and wait until every run has ended
+    (``executor``: the worker's, default local). Also what its results weigh: the mean size of a finished
+    run's folder (what a run sends back and the worker writes) and of the dataset's file; ``inspect(store,
+    experiment_id)`` adds its keys, measured on the workspace before it is removed."""
     cfg = ctx.config
     with ctx.fresh_store(label) as store:
         dataset_id = store.add_dataset(data, name=data.name)
@@ -44,8 +48,11 @@ def timed(ctx: Context, data, spec_kwargs: dict, label: str) -> dict:
         submitted = time.time()
         experiment_id = queue(store, spec, references=True)
         ctx.log(f"{label}: {len(store.runs(experiment=experiment_id))} runs queued; serving")
-        served = serve(store, ctx.logs(label), timeout_s=cfg.worker_timeout_s)
+        served = serve(store, ctx.logs(label), timeout_s=cfg.worker_timeout_s, executor=executor)
         rows = run_rows(store, experiment_id)
+        sizes = [folder_bytes(store.root / "runs" / str(r["id"])) for r in rows if r["status"] == "finished"]
+        dataset_bytes = folder_bytes(store.root / "datasets")
+        extra = inspect(store, experiment_id) if inspect is not None else {}
     ended = max(r["finished"] or served.ended for r in rows)
     wall = ended - submitted
     by_recipe: dict[str, float] = {}
@@ -55,18 +62,33 @@ def timed(ctx: Context, data, spec_kwargs: dict, label: str) -> dict:
     failed = [f"{r['recipe']} seed {r['seed']}: {r['status']} {r['error'] or ''}".strip()
               for r in rows if r["status"] != Status.FINISHED.value]
     ctx.log(f"{label}: {len(rows)} runs in {wall:.0f} s ({len(failed)} not finished)")
+    first_started = min((r["started"] for r in rows if r["started"]), default=None)
     return {"wall_s": wall, "runs": len(rows), "finished": len(rows) - len(failed), "failed_runs": failed,
+            "startup_s": first_started - submitted if first_started else None,
+            "result_mb_per_run": sum(sizes) / len(sizes) / 2**20 if sizes else None,
+            "dataset_mb": dataset_bytes / 2**20,
             "estimate_s": (guess := estimate(spec, DataShape.of(data), slots=Settings().slots).seconds),
             "estimate_ratio": guess / wall if wall else None,
             "run_seconds_by_recipe": by_recipe, "trained_samples": sum(r.get("trained_samples") or 0 for r in rows),
-            "seeds": spec.seeds, "settings": spec.settings.to_json()}
+            "seeds": spec.seeds, "settings": spec.settings.to_json(), **extra}
+
+
+def benchmark_experiment(cfg) -> dict:
+    """The benchmark experiment's spec (besides its dataset): the fixed recipes, seeds and settings."""
+    return dict(recipes=cfg.experiment_recipes, seeds=cfg.experiment_seeds, settings=cfg.settings,
+                name="benchmark experiment")
+
+
+def folder_bytes(path) -> int:
+    """Bytes of every file under ``path`` (0 when it does not exist)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
 def run(ctx: Context) -> dict:
     cfg = ctx.config
     data = datasets.stratified_sample(datasets.load("clothing_stars", ctx.datasets_dir), cfg.experiment_rows)
-    fixed = timed(ctx, data, dict(recipes=cfg.experiment_recipes, seeds=cfg.experiment_seeds, settings=cfg.settings,
-                                  name="benchmark experiment"), "experiment")
+    fixed = ctx.measured["benchmark experiment"] = timed(
+        ctx, data, benchmark_experiment(cfg), "experiment")
     # --quick trains tiny settings for both, so the one timing stands for both keys.
     defaults = fixed if cfg.quick else timed(
         ctx, data, dict(recipes=cfg.experiment_recipes, seeds=Settings().default_seeds, settings=TrainSettings(),

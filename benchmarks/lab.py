@@ -56,22 +56,26 @@ class Served:
         return self.ended - self.started
 
 
-def start_worker(root: Path, log_dir: Path, *, slots: int | None = None) -> tuple[Service, Path]:
+def start_worker(root: Path, log_dir: Path, *, slots: int | None = None,
+                 executor: str | None = None) -> tuple[Service, Path]:
     report = log_dir / f"worker-{time.time_ns()}.json"
     args = [sys.executable, "-m", "benchmarks.worker_main", str(root), "--report", str(report)]
     if slots:
         args += ["--slots", str(slots)]
+    if executor:
+        args += ["--executor", executor]
     return Service("worker", args, child_env(root), log_dir / f"{report.stem}.log"), report
 
 
 def serve(store: Store, log_dir: Path, *, slots: int | None = None, timeout_s: float = 4 * 3600,
-          on_poll: Callable[[], None] | None = None, poll_s: float = 0.5) -> Served:
+          on_poll: Callable[[], None] | None = None, poll_s: float = 0.5, executor: str | None = None) -> Served:
     """Run the product's worker on ``store`` until its queue is empty,
     polling the peak RSS (VmHWM) of every LSTM run child while it lives.
     ``Served.started`` is the time just before the worker process is started
-    (the cold worker's start, where the throughput section's window begins)."""
+    (the cold worker's start, where the throughput section's window begins).
+    ``executor``: the worker's (``--executor``; default the product's, local)."""
     started = time.time()
-    worker, report = start_worker(store.root, log_dir, slots=slots)
+    worker, report = start_worker(store.root, log_dir, slots=slots, executor=executor)
     peaks: dict[int, float] = {}
     try:
         deadline = time.monotonic() + timeout_s

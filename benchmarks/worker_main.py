@@ -1,4 +1,4 @@
-"""``python -m benchmarks.worker_main WORKSPACE [--slots N] --report FILE``:
+"""``python -m benchmarks.worker_main WORKSPACE [--slots N] [--executor local|ray] --report FILE``:
 the product's worker (``core.jobs.worker.run_worker``) serving until its queue is
 empty, then the peak resident memory of its children written to FILE.
 
@@ -21,10 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker_main")
     parser.add_argument("workspace")
     parser.add_argument("--slots", type=int, default=None, help="default: the product's (one per core)")
+    parser.add_argument("--executor", default=None, help="default: the product's (local)")
     parser.add_argument("--report", required=True)
     args = parser.parse_args(argv)
     started = time.time()
-    run_worker(args.workspace, slots=args.slots, until_idle=True)  # the product's own poll interval
+    run_worker(args.workspace, slots=args.slots, until_idle=True, executor=args.executor)  # the product's poll interval
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(args.report, "w") as fh:
         json.dump({"children_max_rss_mb": children.ru_maxrss / 1024.0, "started": started, "ended": time.time(),

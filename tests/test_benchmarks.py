@@ -38,10 +38,12 @@ NUMBERS = (
     + ["throughput.fraction_of_peak", "throughput.peak_gflops", "experiment.wall_s", "experiment.runs",
        "experiment.wall_s_defaults", "experiment.estimate_ratio", "experiment.estimate_ratio_small",
        "ui.p50_ms_while_training", "ui.p95_ms_while_training", "data.profile_100k_s", "memory.worker_peak_rss_mb",
-       "memory.app_rss_mb", "scaling.slots_speedup", "ui.p95_ms_idle", "ui.page_switch.p95_ms",
+       "memory.app_rss_mb", "scaling.slots_speedup", "scaling.local_wall_s", "scaling.ray_wall_s",
+       "scaling.ray_overhead_s_per_run", "ui.p95_ms_idle", "ui.page_switch.p95_ms",
        "ui.idle.page_switch.p95_ms", "quality.lstm_wins_with_extras"]
     + [f"scaling.size.{size}.{k}" for size in ("1k", "5k", "20k") for k in ("wall_s", "samples_per_s")]
     + [f"scaling.slots.{slots}.{k}" for slots in ("1", "2") for k in ("wall_s", "samples_per_s")]
+    + [f"scaling.runs_per_hour.{nodes}" for nodes in ("1", "4", "16")]
     + [f"quality.{d}.{r}.{m}_mean" for d in DATASET_KEYS for r in RECIPES + ("pool(mode=last)",) for m in QUALITY_METRICS]
 )
 PRESENT = (  # may be null: std over a single --quick seed, a recipe no dataset favours
@@ -92,6 +94,8 @@ def test_quick_benchmark_writes_every_key_and_leaves_the_repo_alone(tmp_path):
     not_numbers = [k for k in NUMBERS if not isinstance(flat[k], (int, float)) or isinstance(flat[k], bool)]
     assert not not_numbers, {k: flat[k] for k in not_numbers[:10]}
     assert flat["experiment.runs"] >= 1 and flat["ui.runs_training_min"] == 2
+    assert flat["scaling.executor_runs"] == flat["experiment.runs"]  # the same experiment through both executors
+    assert flat["scaling.ray_wall_s"] > 0 and flat["scaling.local_wall_s"] > 0
     assert all(flat[f"quality.{d}.best_recipe"] in RECIPES[:8] for d in DATASET_KEYS), \
         {d: flat[f"quality.{d}.failed_runs"] for d in DATASET_KEYS}
     for prefix in ("throughput.", "throughput.sms."):
@@ -118,7 +122,8 @@ def test_quick_benchmark_writes_every_key_and_leaves_the_repo_alone(tmp_path):
     report = (out / "BENCHMARKS.md").read_text()
     for heading in ("## Machine and versions", "## 1. Throughput", "## 2. Fraction of peak", "## 3. A full experiment",
                     "## 4. Pages while training", "## 5. Memory", "## 6. Quality", "## 7. Scaling",
-                    "## 8. Fit profile", "## 9. Training defaults", "### Training speed (issue 15)"):
+                    "## 8. Fit profile", "## 9. Training defaults", "### Training speed (issue 15)",
+                    "### Executors: local and Ray (issue 19)"):
         assert heading in report
     assert "Not run yet" not in report and "--quick" in report
     for figure in ("throughput.html", "quality.html"):
