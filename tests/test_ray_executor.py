@@ -5,6 +5,7 @@ instance: ``tests/test_ray_worker.py``.)"""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -98,3 +99,22 @@ def test_where_runs_train_follows_the_executor_setting():
     assert where_runs_train(Settings(worker_slots=3)) == "Runs train on this machine, 3 at a time (the local executor)."
     assert "the Ray cluster at `head:6379`" in where_runs_train(Settings(executor="ray", ray_address="head:6379"))
     assert "a Ray instance the worker starts on this machine" in where_runs_train(Settings(executor="ray"))
+
+
+def test_a_process_gets_its_own_temporary_folder_and_removes_those_of_processes_gone(tmp_path, monkeypatch):
+    """A killed worker (or Ray worker process) never removes its staged code or shipped files: the next one does."""
+    import subprocess
+
+    from core.jobs.ray_executor import own_folder
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    left = tmp_path / "imbalance-lab-files" / str(gone.pid)
+    left.mkdir(parents=True)
+    (left / "glove.txt").write_text("x")
+    alive = tmp_path / "imbalance-lab-files" / "1"  # init: alive
+    alive.mkdir()
+    own = own_folder("files")
+    assert own == tmp_path / "imbalance-lab-files" / str(os.getpid()) and own.is_dir()
+    assert not left.exists() and alive.exists()

@@ -27,6 +27,7 @@ Worker-side: it imports Ray at module level, so only the worker imports it
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import os
@@ -283,11 +284,27 @@ def shippable(raw: str, recipe: str) -> tuple[Path, tuple]:
     return path, (str(raw).strip(), stat.st_size, stat.st_mtime_ns)
 
 
+def own_folder(kind: str) -> Path:
+    """A fresh, empty folder of this process, ``<temp>/imbalance-lab-<kind>/<pid>``. The folders of processes
+    that are gone (a killed worker or Ray worker process never removes its own) are removed first."""
+    from core.jobs.processes import pid_alive
+
+    base = Path(tempfile.gettempdir()) / f"imbalance-lab-{kind}"
+    base.mkdir(exist_ok=True)
+    for folder in base.iterdir():
+        if folder.name.isdigit() and not pid_alive(int(folder.name)):
+            shutil.rmtree(folder, ignore_errors=True)
+    own = base / str(os.getpid())
+    shutil.rmtree(own, ignore_errors=True)
+    own.mkdir()
+    return own
+
+
 def _stage_code() -> Path:
     """The code a run imports, copied out of the checkout into a fresh folder that becomes the Ray job's working
     directory (Ray uploads it once per content and unpacks it on each node): ``core/`` and the synonym table
     augmentation reads — nothing of the workspace, the tests or the benchmarks."""
-    root = Path(tempfile.mkdtemp(prefix="imbalance-lab-ray-code-"))
+    root = own_folder("ray-code")
     try:
         for part in CODE:
             source, target = PROJECT_ROOT / part, root / part
@@ -407,9 +424,11 @@ def _prepare_process(task: RunTask, threads: int, live) -> None:
 
 
 def _copies_here(files: dict) -> dict[str, Path]:
-    """Each shipped file written once into this process's folder (the two latest kept), by the user's path."""
-    if _PROCESS["folder"] is None:
-        _PROCESS["folder"] = Path(tempfile.mkdtemp(prefix="imbalance-lab-files-"))
+    """Each shipped file written once into this process's folder (the two latest kept, removed when the
+    process exits), by the user's path."""
+    if files and _PROCESS["folder"] is None:
+        _PROCESS["folder"] = own_folder("files")
+        atexit.register(shutil.rmtree, _PROCESS["folder"], ignore_errors=True)
     copies: OrderedDict = _PROCESS["copies"]
     found = {}
     for raw, ref in files.items():
