@@ -106,7 +106,8 @@ def test_on_ray_a_cancel_ends_a_run_cancelled_and_a_lost_task_or_killed_worker_i
     assert store.cancel(victim) == "cancelling"
     wait_for(lambda: store.run(victim).status.ended, 15, "the cancelled run to stop")
     cancelled = store.run(victim)
-    assert cancelled.status == "cancelled" and cancelled.error == "cancelled by the user"  # by ray.cancel, not killed
+    # ray.cancel, forced once the grace period has passed on a busy machine: either way cancelled, not interrupted
+    assert cancelled.status == "cancelled" and cancelled.error.startswith("cancelled by the user")
     wait_for(lambda: store.run(done).status == "finished", 60, "the short run to finish")
     finished_files = kill_loop.fingerprint_files(store)
     assert finished_files
