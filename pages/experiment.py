@@ -4,6 +4,7 @@ import json
 
 import streamlit as st
 
+from core.data.wording import plural
 from core.errors import InputError
 from core.jobs.estimate import DataShape, duration, estimate, sweeps_in_words
 from core.jobs.executors import estimate_place, where_runs_train
@@ -255,8 +256,9 @@ if planned is not None and not problems:
     guess = estimate(planned, data_shape(dataset_id), slots=get_settings().slots)
     for line in sweeps_in_words(planned, guess):
         st.write(line)
-    st.info(f"{guess.runs} runs ({len(planned.recipes)} recipes + {len(spec.references)} references × "
-            f"{int(seeds)} seeds) · about {duration(guess.seconds)} {estimate_place(get_settings())}, at most "
+    st.info(f"{guess.runs} runs ({plural(len(planned.recipes), 'recipe')} + "
+            f"{plural(len(spec.references), 'reference')} × {plural(int(seeds), 'seed')}) · "
+            f"about {duration(guess.seconds)} {estimate_place(get_settings())}, at most "
             f"{duration(guess.upper_seconds)} if no run stops early ({guess.slots} runs at a time). One run takes "
             "about: " + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")
 st.caption(where_runs_train(get_settings()))

@@ -141,3 +141,10 @@ def test_the_page_says_where_runs_train(empty_workspace, monkeypatch):
     assert not at.exception
     assert any("Runs train on the Ray cluster at `head.example:6379`" in c.value for c in at.caption)
     assert any("at this machine's pace" in i.value for i in at.info)
+
+
+def test_the_estimate_counts_in_words_with_plurals(empty_workspace):
+    """A new user's first form (the baseline alone) read "1 recipes"."""
+    at = through_app("pages/experiment.py")
+    estimate = next(i.value for i in at.info if "runs (" in i.value)
+    assert "(1 recipe + 3 references × 5 seeds)" in estimate
