@@ -364,7 +364,8 @@ def _say_plan(store, spec, settings) -> None:
     (a sweep above the cap is refused here, with its size and the cap)."""
     from dataclasses import replace
 
-    from core.jobs.estimate import DataShape, estimate, plural, sweeps_in_words
+    from core.data.wording import plural
+    from core.jobs.estimate import DataShape, estimate, sweeps_in_words
     from core.jobs.experiments import expand_sweeps
     from core.runs.references import ALWAYS
 

@@ -4,9 +4,9 @@ import json
 
 import streamlit as st
 
-from core.data.wording import plural
+from core.data.wording import duration, plural
 from core.errors import InputError
-from core.jobs.estimate import DataShape, duration, estimate, sweeps_in_words
+from core.jobs.estimate import DataShape, estimate, sweeps_in_words
 from core.jobs.executors import estimate_place, where_runs_train
 from core.jobs.experiments import ExperimentSpec, review, submit
 from core.runs.lengths import training_in_words
@@ -93,8 +93,12 @@ def earlier_experiments(dataset_id: str) -> None:
         chosen = st.selectbox("Earlier experiment", list(by_id), format_func=lambda i: f"#{i} {by_id[i]['name']}")
         left, right = st.columns(2)
         if left.button("Clone into the form", help="Its recipes, seeds and settings fill the form below."):
-            clone_into_form(by_id[chosen])
-            st.rerun()
+            try:
+                clone_into_form(by_id[chosen])
+            except InputError as exc:  # e.g. a recipe of a strategy this version no longer has
+                show_error(InputError(f"Experiment #{chosen} cannot be cloned into the form: {exc}"))
+            else:
+                st.rerun()
         right.download_button("Download spec.toml", spec_toml(store(), chosen), file_name=f"experiment-{chosen}.toml",
                               mime="application/toml", help="Run it with `python -m core experiment run FILE.toml`.")
 
@@ -161,7 +165,7 @@ def data_shape(dataset_id: str) -> DataShape:
 @st.cache_data(show_spinner=False, max_entries=16)
 def settings_in_words(dataset_id: str, settings_json: dict) -> list[str]:
     """What the training settings do to this dataset's texts, in sentences (cached per dataset and settings)."""
-    return training_in_words(TrainSettings.from_json(settings_json), store().load_dataset(dataset_id).texts)
+    return training_in_words(TrainSettings.from_json(settings_json), counts=data_shape(dataset_id).words)
 
 
 st.title("Experiment")

@@ -64,3 +64,19 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}"
         n /= 1024
     return f"{n:.1f} TB"
+
+
+def minutes_words(seconds: float) -> str:
+    """'3 min', '1 h 20 min' (rounded to the minute)."""
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a reader says them: '40 s', '3 min', '1 h 20 min'."""
+    return f"{max(1, round(seconds))} s" if seconds < 90 else minutes_words(seconds)
+
+
+def time_words(seconds: float) -> str:
+    """A time left, said roughly: 'under a minute', 'about 4 min', 'about 1 h 20 min'."""
+    return "under a minute" if seconds < 60 else f"about {minutes_words(seconds)}"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.data.wording import duration, plural
 from core.runs.lengths import auto_max_len, word_counts
 from core.settings import TrainSettings
 from core.strategies.recipe import BASELINE
@@ -98,14 +99,6 @@ class Estimate:
         return f"{self.runs} runs · about {duration(self.seconds)} (at most {duration(self.upper_seconds)})"
 
 
-def duration(seconds: float) -> str:
-    """Seconds as a reader says them: "40 s", "3 min", "1 h 20 min"."""
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
-
-
 def lstm_run_seconds(recipe: str, shape: DataShape, train_share: float, settings: TrainSettings, epochs: float,
                      costs: MachineCosts = COSTS) -> float:
     """One run of ``recipe``: its start, ``epochs`` epochs over the rows it trains on, and its predictions."""
@@ -173,8 +166,3 @@ def sweeps_in_words(spec: "ExperimentSpec", guess: Estimate) -> list[str]:
                      f"{plural(spec.seeds, 'seed')} = {plural(runs, 'run')}, about {duration(seconds)} of the "
                      "experiment's time.")
     return lines
-
-
-def plural(n: int, word: str) -> str:
-    """"1 seed", "3 seeds"."""
-    return f"{n} {word}{'' if n == 1 else 's'}"

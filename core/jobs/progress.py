@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from core.data.wording import and_join, plural
+from core.data.wording import and_join, plural, time_words
 from core.jobs.records import ENDED, RunRow, Status
 from core.runs.references import is_reference
 
@@ -83,14 +83,6 @@ def unfinished_note(statuses: Iterable[Status | str], *, covers: str = "the numb
         return None
     finished = counts[Status.FINISHED]
     return f"{and_join(said)}; {covers} the {plural(finished, 'finished run')} only."
-
-
-def time_words(seconds: float) -> str:
-    """'under a minute', 'about 4 min', 'about 1 h 20 min'."""
-    if seconds < 60:
-        return "under a minute"
-    minutes = round(seconds / 60)
-    return f"about {minutes} min" if minutes < 60 else f"about {minutes // 60} h {minutes % 60} min"
 
 
 @dataclass(frozen=True)

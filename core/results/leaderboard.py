@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from core.data.wording import plural
 from core.results.experiment_results import ExperimentResults
 from core.results.stats import (
     BETTER,
@@ -50,10 +51,6 @@ ol.na-notes{font-size:.85rem;color:#555}
 """
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 @dataclass(frozen=True)
 class Cell:
     """One recipe on one metric."""
@@ -79,7 +76,7 @@ class Cell:
         if math.isnan(self.mean):
             return "—"
         if self.n < MIN_SEEDS_FOR_INTERVAL or math.isnan(self.ci_low):
-            return f"{self.mean:.3f} ({_plural(self.n, 'seed')})"
+            return f"{self.mean:.3f} ({plural(self.n, 'seed')})"
         low, high = self.value_range
         if self.ci_low < low or self.ci_high > high:
             return f"{self.mean:.3f} [{max(self.ci_low, low):.3f}, {min(self.ci_high, high):.3f}]"
@@ -107,8 +104,8 @@ class Cell:
         if self.mark not in (BETTER, WORSE, SAME):
             return ""
         verdict = {BETTER: "better than", WORSE: "worse than", SAME: "not shown to differ from"}[self.mark]
-        return (f"{verdict} the baseline: paired t-test over {_plural(self.n, 'seed')}, Holm-adjusted p = "
-                f"{self.p_adjusted:.3g} ({_plural(self.family_size, 'recipe')} tested). With these seeds the "
+        return (f"{verdict} the baseline: paired t-test over {plural(self.n, 'seed')}, Holm-adjusted p = "
+                f"{self.p_adjusted:.3g} ({plural(self.family_size, 'recipe')} tested). With these seeds the "
                 f"smallest difference detectable with power 0.8 is {self.detectable:.3f}; "
                 + (f"{self.seeds_needed} seeds would detect {TARGET_DIFFERENCE:g}." if self.seeds_needed is not None
                    else f"more than {MOST_SEEDS} seeds would be needed to detect {TARGET_DIFFERENCE:g}."))
@@ -182,8 +179,8 @@ class Leaderboard:
     @property
     def legend(self) -> str:
         tested = max((c.family_size for r in self.rows for c in r.cells.values()), default=0)
-        family = f"across the {_plural(tested, 'recipe')} tested" if tested else "across the recipes tested (none here)"
-        return (f"Mean ± half-width of the 95% t-interval over seeds (this experiment: {_plural(self.seeds, 'seed')}; "
+        family = f"across the {plural(tested, 'recipe')} tested" if tested else "across the recipes tested (none here)"
+        return (f"Mean ± half-width of the 95% t-interval over seeds (this experiment: {plural(self.seeds, 'seed')}; "
                 f"with fewer than {MIN_SEEDS_FOR_INTERVAL} seeds a cell shows the seed count instead of an interval, "
                 "and an interval is cut at the metric's range, shown as [low, high]). ▲ better / ▼ worse / "
                 f"≈ indistinguishable from the baseline: paired t-test over seeds, Holm-corrected {family} within "

@@ -65,10 +65,11 @@ def cut_of_counts(settings: TrainSettings, counts: np.ndarray) -> Cut:
     return Cut(max_len, auto, int((counts > max_len).sum()), len(counts), dropped / total if total else 0.0)
 
 
-def training_in_words(settings: TrainSettings, texts: Sequence[str] | None = None) -> list[str]:
+def training_in_words(settings: TrainSettings, texts: Sequence[str] | None = None, *,
+                      counts: np.ndarray | None = None) -> list[str]:
     """Sentences for the Experiment page: how long training goes, when it
-    stops, the learning rate's schedule, and (given the dataset's texts) where
-    texts are cut and how many that cuts."""
+    stops, the learning rate's schedule, and (given the dataset's texts, or
+    their ``word_counts`` already made) where texts are cut and how many that cuts."""
     s = settings
     lines = [f"Each run trains for at most {s.epochs} epoch{'s' * (s.epochs != 1)} (passes over the training rows, "
              f"{s.batch_size} texts per step) and stops early once validation macro-F1 has not improved for "
@@ -78,8 +79,10 @@ def training_in_words(settings: TrainSettings, texts: Sequence[str] | None = Non
                      "without a better validation score.")
     else:
         lines.append(f"The learning rate stays at {s.learning_rate:g}.")
-    if texts is not None and len(texts):
-        cut_words = cut_in_words(length_cut(s, texts), s)
+    if counts is None and texts is not None:
+        counts = word_counts(texts)
+    if counts is not None and len(counts):
+        cut_words = cut_in_words(cut_of_counts(s, counts), s)
         lines.append(cut_words[0].upper() + cut_words[1:])
     return lines
 
