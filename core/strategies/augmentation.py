@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from core.errors import InputError
@@ -25,17 +23,18 @@ class Augment(Strategy):
     cost = 1.1  # writing the new texts; their training time is in class_sizes
     version = 2  # 2: synonyms only from words of the training texts
 
-    def _targets(self, ctx, counts: np.ndarray) -> dict[int, int]:
+    def _targets(self, classes: tuple[str, ...], counts: np.ndarray) -> dict[int, int]:
+        """New texts per augmented class index, given the class names and their training rows."""
         chosen = self["classes"]
         if chosen == "minority":
-            ids = [c for c in range(ctx.n_classes) if 0 < counts[c] < counts.max()]
+            ids = [c for c in range(len(counts)) if 0 < counts[c] < counts.max()]
         else:
             names = [chosen] if isinstance(chosen, str) else list(chosen)
-            unknown = sorted(set(map(str, names)) - set(ctx.data.classes))
+            unknown = sorted(set(map(str, names)) - set(classes))
             if unknown:
                 raise InputError(f"augment(classes=…): unknown classes {', '.join(unknown)}; "
-                                 f"the classes are {', '.join(ctx.data.classes)}.")
-            ids = [ctx.data.classes.index(str(n)) for n in names]
+                                 f"the classes are {', '.join(classes)}.")
+            ids = [classes.index(str(n)) for n in names]
         if self["n_new"]:
             return {c: self["n_new"] for c in ids}
         half = int(counts.max() // 2)
@@ -45,7 +44,7 @@ class Augment(Strategy):
         if self["classes"] != "minority":  # named classes: the estimate does not know the names
             return counts
         counts = np.asarray(counts)
-        targets = self._targets(SimpleNamespace(n_classes=len(counts)), np.floor(counts).astype(int))
+        targets = self._targets((), np.floor(counts).astype(int))
         return counts + np.array([targets.get(c, 0) for c in range(len(counts))])
 
     def resample(self, ctx, train):
@@ -55,7 +54,7 @@ class Augment(Strategy):
         known = words_of([t for t, s in zip(train.texts, train.synthetic) if not s])
         counts = train.class_counts(ctx.n_classes)
         generated: list[tuple[int, str]] = []
-        for c, n_new in self._targets(ctx, counts).items():
+        for c, n_new in self._targets(ctx.data.classes, counts).items():
             positions = np.flatnonzero((train.y == c) & ~train.synthetic)
             if n_new and len(positions):
                 generated += augment_rows(train.texts, positions.tolist(), n_new, seed=ctx.seed * 7919 + c,
@@ -75,18 +74,10 @@ class Augment(Strategy):
         from core.data.text_edits import AugmentParams, augment_rows, words_of
 
         counts = data.class_counts()
-        targets = self._targets(_PreviewContext(data), counts)
+        targets = self._targets(data.classes, counts)
         rows = [int(r) for c in targets for r in np.flatnonzero(data.y == c)[:50]]
         if not rows:
             return None
         pairs = augment_rows(list(data.texts), rows, n, seed=seed, params=AugmentParams(rate=self["rate"]),
                              known_words=words_of(data.texts))
         return [{"class": data.classes[data.y[r]], "original": data.texts[r], "generated": t} for r, t in pairs]
-
-
-class _PreviewContext:
-    """The little of a run context that choosing classes needs."""
-
-    def __init__(self, data):
-        self.data = data
-        self.n_classes = data.n_classes
