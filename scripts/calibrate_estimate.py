@@ -41,6 +41,8 @@ def runs(store: Store) -> pd.DataFrame:
                 continue
             result = json.loads((store.root / run.result_dir / "result.json").read_text())
             wall = run.finished - run.started
+            if result.get("model_from_run"):  # decided on another run's model: no fit to learn costs from
+                continue
             if result.get("kind") != "lstm":
                 rows.append({"kind": run.recipe, "dataset": dataset_id, "wall": wall,
                              "train_words": result["split"]["train"] * float(counts.mean())})

@@ -129,16 +129,21 @@ def estimate(spec: "ExperimentSpec", shape: DataShape, *, slots: int, costs: Mac
     """Expected and worst-case wall time of ``spec`` (its sweeps expanded: ``core.jobs.experiments.review``) on
     ``slots`` parallel slots, from submit to the last run. A recipe with a settings step is estimated at the
     settings it trains with (a sweep over units or epochs changes what each point costs)."""
+    from core.jobs.shared_fit import shares_model
     from core.strategies.sweeps import split_settings
 
     train_share = 1.0 - spec.test_share - spec.validation_share
     recipes = list(dict.fromkeys((BASELINE, *spec.recipes)))  # the baseline always runs
     trains_with = {r: split_settings(r, spec.settings) for r in recipes}
+    # Runs that decide on another recipe's model of the same seed cost a run's start (queued after it, they
+    # find it finished); the worst case still counts their training, in case they do not.
+    shared = shares_model(recipes, spec.settings)
     slots = max(1, slots)
 
     def total(upper: bool) -> tuple[float, dict[str, float]]:
-        per_run = {r: lstm_run_seconds(strategies, shape, train_share, settings,
-                                       float(settings.epochs) if upper else expected_epochs(settings), costs)
+        per_run = {r: costs.run_start_s if r in shared and not upper else
+                   lstm_run_seconds(strategies, shape, train_share, settings,
+                                    float(settings.epochs) if upper else expected_epochs(settings), costs)
                    for r, (strategies, settings) in trains_with.items()}
         per_run |= {r: reference_seconds(r, shape, train_share, spec.settings, costs) for r in spec.references}
         busy = sum(per_run.values()) * spec.seeds

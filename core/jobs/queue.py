@@ -52,10 +52,7 @@ class QueueTables:
         """Queue a run, or serve it from an identical finished run."""
         refuse_when_read_only("queueing a run")
         with self.connect(immediate=True) as db:
-            done = next((row for row in db.execute(
-                "SELECT id, result_dir FROM runs WHERE fingerprint = ? AND status = ? "
-                "AND reused_from IS NULL ORDER BY id", (fingerprint, Status.FINISHED.value))
-                if row["result_dir"] and (self.root / row["result_dir"] / "result.json").is_file()), None)
+            done = self._finished_original(db, fingerprint)
             now = time.time()
             if done is not None:
                 cur = db.execute(
@@ -71,6 +68,20 @@ class QueueTables:
                              "VALUES (?, ?, ?, ?, ?, ?)",
                              (experiment_id, recipe, seed, fingerprint, Status.QUEUED.value, now))
             return int(cur.lastrowid)
+
+    def finished_run_with(self, fingerprint: str) -> RunRow | None:
+        """The original finished run of this fingerprint whose result folder is in place (None: none)."""
+        from core.jobs.store import run_row
+
+        with self.connect() as db:
+            row = self._finished_original(db, fingerprint)
+        return None if row is None else run_row(row)
+
+    def _finished_original(self, db: sqlite3.Connection, fingerprint: str) -> sqlite3.Row | None:
+        return next((row for row in db.execute(
+            "SELECT * FROM runs WHERE fingerprint = ? AND status = ? AND reused_from IS NULL ORDER BY id",
+            (fingerprint, Status.FINISHED.value))
+            if row["result_dir"] and (self.root / row["result_dir"] / "result.json").is_file()), None)
 
     def claim_next(self, worker_pid: int) -> RunRow | None:
         """Take the oldest queued run (exclusive under concurrency)."""

@@ -8,6 +8,7 @@ process (tests, the quick benchmark); the worker goes through an executor."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import traceback
 from typing import Callable
@@ -49,6 +50,7 @@ def task_for(store: Store, run_id: int, datasets: DatasetCache | None = None) ->
     """The run as a self-contained task: its split is drawn (or read from the
     workspace's split cache) here, on the worker's side."""
     from core.data.split import cached_split
+    from core.jobs import shared_fit
     from core.jobs.experiments import ExperimentSpec
     from core.runs.references import is_reference
     from core.strategies.sweeps import split_settings
@@ -61,7 +63,7 @@ def task_for(store: Store, run_id: int, datasets: DatasetCache | None = None) ->
     settings = spec.settings if is_reference(run.recipe) else split_settings(run.recipe, spec.settings)[1]
     return RunTask(run_id=run_id, experiment_id=run.experiment_id, recipe=run.recipe, seed=run.seed,
                    fingerprint=run.fingerprint, dataset_id=spec.dataset_id, settings=settings, data=data,
-                   split=split)
+                   split=split, shared_fit=shared_fit.find(store, spec, run, split))
 
 
 def prepare_split(store: Store, run_id: int, datasets: DatasetCache) -> bool:
@@ -93,6 +95,8 @@ def write_result(store: Store, run_id: int, result: RunResult) -> None:
             atomic_write_json(stage / "encoder.json", result.encoder)
         if result.model is not None:
             (stage / "model.keras").write_bytes(result.model)
+        elif result.model_from is not None:  # decided on an earlier run's model: the same file, linked
+            _link(store.path_inside(result.model_from) / "model.keras", stage / "model.keras")
         if result.augmented:
             import pandas as pd
 
@@ -101,6 +105,15 @@ def write_result(store: Store, run_id: int, result: RunResult) -> None:
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _link(source, target) -> None:
+    """A hard link where the file system allows one (a deleted experiment's folder leaves the file to the
+    other name), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def record_end(store: Store, ended: Ended) -> bool:

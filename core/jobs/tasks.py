@@ -22,6 +22,22 @@ from core.settings import TrainSettings
 
 
 @dataclass(frozen=True)
+class SharedFit:
+    """A finished run whose model a task decides on instead of training one (``core.jobs.shared_fit``): the
+    recipe differs from it only by a decision rule tuned on validation, so training would give this very model
+    (same data, split, settings and seed). Its outputs travel with the task; the model file stays in the
+    workspace, linked into the new run's folder by the worker."""
+
+    run_id: int
+    result_dir: str  # relative to the workspace
+    validation_proba: np.ndarray
+    test_proba: np.ndarray
+    summary: dict  # the base run's result.json without its evaluation
+    history: list[dict] | None = None
+    encoder: dict | None = None
+
+
+@dataclass(frozen=True)
 class RunTask:
     """One run, ready to train anywhere: recipe, seed, settings, data and split."""
 
@@ -34,6 +50,7 @@ class RunTask:
     settings: TrainSettings
     data: LabeledTexts
     split: Split
+    shared_fit: SharedFit | None = None  # decide on this finished run's model instead of training
 
 
 @dataclass
@@ -49,6 +66,7 @@ class RunResult:
     encoder: dict | None = None
     model: bytes | None = None  # the saved model.keras file
     augmented: list[dict] | None = None  # generated training texts, when a strategy made some
+    model_from: str | None = None  # no ``model``: link the model file of this result folder (workspace-relative)
 
 
 # Why a run ended without a result, as the training side names it; the worker

@@ -28,9 +28,16 @@ def _metrics_rows(evaluation) -> dict[tuple[str, str], float]:
     return rows
 
 
-def _predictions(test_rows, y_true, y_pred, proba) -> dict[str, np.ndarray]:
-    return {"test_rows": np.asarray(test_rows), "y_true": np.asarray(y_true), "y_pred": np.asarray(y_pred),
-            "proba": np.asarray(proba, dtype=np.float32)}
+def _predictions(test_rows, y_true, y_pred, proba, *, validation_rows=None, validation_proba=None
+                 ) -> dict[str, np.ndarray]:
+    """What predictions.npz holds: the test rows' classes and probabilities, and for LSTM runs the
+    validation rows' probabilities (a run that only decides differently decides on them: ``core.jobs.shared_fit``)."""
+    arrays = {"test_rows": np.asarray(test_rows), "y_true": np.asarray(y_true), "y_pred": np.asarray(y_pred),
+              "proba": np.asarray(proba, dtype=np.float32)}
+    if validation_proba is not None:
+        arrays.update(validation_rows=np.asarray(validation_rows),
+                      validation_proba=np.asarray(validation_proba, dtype=np.float32))
+    return arrays
 
 
 def _model_bytes(model) -> bytes:
@@ -66,6 +73,8 @@ def train_run(task: RunTask, *, report: Callable[[dict], None] | None = None,
                        fit_started=started, train_class_counts=counts.tolist())
         result = RunResult(summary, evaluation.to_json(), _metrics_rows(evaluation),
                            _predictions(split.test, data.y[split.test], y_pred, proba))
+    elif task.shared_fit is not None:
+        result = _decide_on_shared_fit(task, summary)
     else:
         from core.keras.train import PROCESS_POOL
         from core.keras.trainer import KerasTrainer
@@ -105,11 +114,51 @@ def _train_lstm(task: RunTask, summary: dict, trainer, report, should_stop) -> t
     metrics = _metrics_rows(evaluation)
     if out.validation_macro_f1 is not None:
         metrics[("validation", "macro_f1")] = out.validation_macro_f1
+    softmax = out.head.kind == "softmax" and out.validation is not None  # what a shared fit can decide on
     result = RunResult(summary, evaluation.to_json(), metrics,
-                       _predictions(out.test_rows, out.test.y, out.y_pred, out.test.proba),
+                       _predictions(out.test_rows, out.test.y, out.y_pred, out.test.proba,
+                                    validation_rows=split.validation if softmax else None,
+                                    validation_proba=out.validation.proba if softmax else None),
                        history=out.fitted.history, encoder=out.encoder.to_json(),
                        model=_model_bytes(out.fitted.model), augmented=out.artifacts.get("augmented"))
     return result, summary
+
+
+def _decide_on_shared_fit(task: RunTask, summary: dict) -> RunResult:
+    """A run that decides on a finished run's model (``core.jobs.shared_fit``): the recipe's decision rule tuned
+    on that model's validation outputs, as ``run_recipe`` would tune it after training the same model."""
+    from core.runs.evaluate import evaluate
+    from core.runs.heads import Head
+    from core.runs.pipeline import decide
+    from core.runs.types import Outputs, RunContext
+    from core.strategies.registry import build
+    from core.strategies.sweeps import split_settings
+
+    data, split, shared = task.data, task.split, task.shared_fit
+    strategies, settings = split_settings(task.recipe, task.settings)
+    recipe = build(strategies)
+    ctx = RunContext(data=data, split=split, seed=task.seed, settings=settings, head=Head("softmax", data.n_classes))
+    started = time.time()
+    decided = decide(recipe, ctx, Outputs(shared.validation_proba, None, data.y[split.validation]),
+                     test := Outputs(shared.test_proba, None, data.y[split.test]))
+    base = shared.summary
+    counts = np.bincount(data.y[split.train], minlength=data.n_classes)
+    evaluation = evaluate(test.y, test.proba, decided.y_pred, data.classes, train_counts=counts, ordinal=data.ordinal)
+    note = (f"decided on the model of run {shared.run_id} ({base.get('recipe')}, seed {task.seed}): the same "
+            "training, so it was not trained again")
+    summary.update(classes=list(data.classes), kind="lstm", fit_seconds=0.0, fit_started=started, trained_samples=0,
+                   train_size=base.get("train_size"), train_class_counts=base.get("train_class_counts"),
+                   split_class_counts=counts.tolist(), decision=decided.decision.to_json(), head=base.get("head"),
+                   notes=[*base.get("notes", []), note], merge_map=None, artifacts=base.get("artifacts", {}),
+                   validation_macro_f1=decided.validation_macro_f1, model_from_run=shared.run_id,
+                   model_fit_seconds=base.get("fit_seconds"))
+    metrics = _metrics_rows(evaluation)
+    if decided.validation_macro_f1 is not None:
+        metrics[("validation", "macro_f1")] = decided.validation_macro_f1
+    return RunResult(summary, evaluation.to_json(), metrics,
+                     _predictions(split.test, test.y, decided.y_pred, test.proba, validation_rows=split.validation,
+                                  validation_proba=shared.validation_proba),
+                     history=shared.history, encoder=shared.encoder, model_from=shared.result_dir)
 
 
 def failure(run_id: int, exc: BaseException) -> Ended:

@@ -12,7 +12,7 @@ run process), so the order of the steps can be read and tested here.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from core.data.dataset import LabeledTexts
 from core.data.split import Split
 from core.errors import InputError
+from core.runs.decision_rules import Decision
 from core.runs.evaluate import macro_f1
 from core.runs.heads import Head
 from core.runs.types import (
@@ -83,24 +84,40 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
     fit_seconds = time.perf_counter() - started
 
     validation = trainer.outputs(ctx, fitted.model, split.validation)
-    tuned = _tuned_decision(recipe, ctx, validation)
-    decision = tuned or ctx.head.default_decision()
     test = trainer.outputs(ctx, fitted.model, split.test)
-    validation_f1 = None
-    if len(split.validation):
-        validation_pred = cross_fitted_predictions(recipe, ctx, validation, seed) if tuned is not None \
-            else decision.apply(validation.proba, validation.raw)
-        validation_f1 = macro_f1(validation.y, validation_pred)
+    decided = decide(recipe, ctx, validation, test)
     return RunOutput(
-        classes=ctx.data.classes, test_rows=split.test, test=test, y_pred=decision.apply(test.proba, test.raw),
-        decision=decision, head=ctx.head, fitted=fitted, encoder=ctx.encoder, train_size=len(train_set),
+        classes=ctx.data.classes, test_rows=split.test, test=test, y_pred=decided.y_pred,
+        decision=decided.decision, head=ctx.head, fitted=fitted, encoder=ctx.encoder, train_size=len(train_set),
         train_class_counts=train_set.class_counts(ctx.n_classes).tolist(),
         split_class_counts=np.bincount(ctx.data.y[split.train], minlength=ctx.n_classes).tolist(),
         notes=ctx.notes, artifacts=ctx.artifacts,
         fit_seconds=fit_seconds, fit_started=fit_started, trained_samples=int(fitted.info.get("trained_samples", 0)),
-        merge_map=ctx.merge_map, validation_macro_f1=validation_f1,
+        merge_map=ctx.merge_map, validation_macro_f1=decided.validation_macro_f1, validation=validation,
     )
 
+
+@dataclass(frozen=True)
+class Decided:
+    """A run's decision rule and what it gives: test predictions, the validation macro-F1 a choice may read."""
+
+    decision: Decision
+    y_pred: np.ndarray
+    validation_macro_f1: float | None
+
+
+def decide(recipe: Sequence, ctx: RunContext, validation: Outputs, test: Outputs) -> Decided:
+    """The decision step of a run, after its model gave ``validation`` and ``test`` outputs: the rule a strategy
+    tunes on validation (or the head's default), applied to test. Shared by trained runs and runs deciding on
+    an earlier run's model (``core.jobs.shared_fit``), so both decide exactly alike."""
+    tuned = _tuned_decision(recipe, ctx, validation)
+    decision = tuned or ctx.head.default_decision()
+    validation_f1 = None
+    if len(validation.y):
+        validation_pred = cross_fitted_predictions(recipe, ctx, validation, ctx.seed) if tuned is not None \
+            else decision.apply(validation.proba, validation.raw)
+        validation_f1 = macro_f1(validation.y, validation_pred)
+    return Decided(decision, decision.apply(test.proba, test.raw), validation_f1)
 
 
 def _tuned_decision(recipe, ctx: RunContext, validation: Outputs):

@@ -215,3 +215,5 @@ class RunOutput:
     # macro-F1 of the final model and decision rule on the validation rows (None without any): what
     # choosing between recipes or settings may look at, since test rows must not be
     validation_macro_f1: float | None = None
+    validation: Outputs | None = None  # the model's outputs on the validation rows (stored: a run that only
+    # decides differently, e.g. ``threshold``, can decide on this run's model without training it again)
