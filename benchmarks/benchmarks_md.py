@@ -371,9 +371,9 @@ def _estimate_line(e: dict) -> str:
     if small is None:
         return "_The estimate has not been checked against a small experiment yet (`experiment.estimate_ratio_small`)._"
     low, high = e.get("estimate_ratio_range") or (None, None)
-    return (f"**The page's estimate against the clock** (estimate ÷ measured, target {num(low)}–{num(high)}: "
-            f"{mark(e.get('estimate_ratio_met'))}): **`experiment.estimate_ratio` = {num(e.get('estimate_ratio'))}** "
-            f"for the experiment above; **`experiment.estimate_ratio_small` = {num(e.get('estimate_ratio_small'))}** "
+    return (f"**The page's estimate against the clock** (estimate ÷ measured, target {num(low, 1)}–{num(high, 1)}: "
+            f"{mark(e.get('estimate_ratio_met'))}): **`experiment.estimate_ratio` = {num(e.get('estimate_ratio'), 2)}** "
+            f"for the experiment above; **`experiment.estimate_ratio_small` = {num(e.get('estimate_ratio_small'), 2)}** "
             f"for {small.get('seeds')} seeds × {len(small.get('recipes') or [])} recipes + the "
             f"references on the built-in sample ({num(small.get('rows'))} rows, product defaults): "
             f"{num(small.get('wall_s'))} s measured, {num(small.get('estimate_s'))} s estimated. The constants of "
@@ -390,8 +390,22 @@ def _defaults_line(e: dict) -> str:
             f"rate {s.get('learning_rate')} {s.get('lr_schedule', 'constant')}; {num(d.get('runs'))} runs, "
             f"{num(d.get('finished'))} finished): **`experiment.wall_s_defaults` = {num(e.get('wall_s_defaults'))} s** "
             f"(target ≤ {num(e.get('target_defaults_s'))} s: {mark(e.get('target_defaults_met'))}; the page's estimate "
-            f"{num(d.get('estimate_s'))} s)."
+            f"{num(d.get('estimate_s'))} s)." + _shared_fits_line(d)
             + ("" if not d.get("failed_runs") else " Runs that did not finish: " + "; ".join(d["failed_runs"]) + "."))
+
+
+def _shared_fits_line(d: dict) -> str:
+    """What deciding on another recipe's model saved (``core.jobs.shared_fit``), from the run time per recipe."""
+    from core.jobs.shared_fit import base_recipe
+
+    by_recipe = d.get("run_seconds_by_recipe") or {}
+    parts = [f"`{recipe}`'s runs took {num(seconds)} s in all against {num(by_recipe[base])} s for `{base}`'s"
+             for recipe, seconds in by_recipe.items()
+             if (base := base_recipe(recipe)) is not None and base in by_recipe]
+    if not parts:
+        return ""
+    return (" Recipes that only tune a decision rule decide on the finished model of the recipe without it "
+            "(same seed, same training; `core/jobs/shared_fit.py`): " + "; ".join(parts) + ".")
 
 
 def ui(results: dict) -> str:
