@@ -83,13 +83,17 @@ QUICK = Config(
     bare_step_epochs=1,
     naive_batch=64, naive_length_cap=200, peak_n=1024, peak_min_seconds=0.3,
     experiment_rows=400, experiment_seeds=1, experiment_recipes=RECIPES[:2],
-    profile_rows=20_000, ui_loads_per_target=2, ui_display_settings=TINY,
+    profile_rows=20_000, ui_loads_per_target=1, ui_display_settings=TINY,
     ui_display_seeds=1, ui_display_references=False, ui_display_recipes=("baseline",), ui_rows=400, memory_rows=400,
     quality_seeds=1,
-    quality_caps={"sms_spam": 200, "clothing_stars": 200, "vader_tweets": 200, "banking77": 1000, "reuters_r8": 200},
-    scaling_sizes={"1k": 150, "5k": 300, "20k": 600}, scaling_seeds=1,
+    # --quick checks that every section runs and writes its keys, not the figures: an ordinal dataset split by
+    # the product and one with its own split column take every code path of the quality section (the ordinal
+    # extras included), one scaling size with its one-slot twin every path of the scaling section (the full
+    # run: 5 datasets, 3 sizes).
+    quality_caps={"vader_tweets": 200, "reuters_r8": 200},
+    scaling_sizes={"5k": 300}, scaling_seeds=1,
     worker_timeout_s=900,
-    protocol_seeds=1, protocol_datasets=("sms_spam", "vader_tweets"), protocol_candidates=("current", "long_plateau"),
+    protocol_seeds=1, protocol_datasets=("vader_tweets", "reuters_r8"), protocol_candidates=("current", "long_plateau"),
 )
 
 

@@ -18,10 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.config import FULL, QUICK
+from benchmarks.datasets import DATASETS as SHARED_DATASETS
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 
-DATASET_KEYS = ("sms_spam", "clothing_stars", "vader_tweets", "banking77", "reuters_r8")
+DATASET_KEYS = tuple(QUICK.quality_caps)  # --quick runs two of the five (an ordinal one, one with a split column)
+SIZES = tuple(QUICK.scaling_sizes)
 RECIPES = ("baseline", "class_weight(scheme=balanced)", "class_weight(scheme=effective)", "focal", "logit_adjusted",
            "random_oversample", "augment", "threshold", "ref:majority", "ref:stratified", "ref:tfidf_lr")
 QUALITY_METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall")
@@ -41,7 +45,7 @@ NUMBERS = (
        "memory.app_rss_mb", "scaling.slots_speedup", "scaling.local_wall_s", "scaling.ray_wall_s",
        "scaling.ray_overhead_s_per_run", "ui.p95_ms_idle", "ui.page_switch.p95_ms",
        "ui.idle.page_switch.p95_ms", "quality.lstm_wins_with_extras"]
-    + [f"scaling.size.{size}.{k}" for size in ("1k", "5k", "20k") for k in ("wall_s", "samples_per_s")]
+    + [f"scaling.size.{size}.{k}" for size in SIZES for k in ("wall_s", "samples_per_s")]
     + [f"scaling.slots.{slots}.{k}" for slots in ("1", "2") for k in ("wall_s", "samples_per_s")]
     + [f"scaling.runs_per_hour.{nodes}" for nodes in ("1", "4", "16")]
     + [f"quality.{d}.{r}.{m}_mean" for d in DATASET_KEYS for r in RECIPES + ("pool(mode=last)",) for m in QUALITY_METRICS]
@@ -114,7 +118,7 @@ def test_quick_benchmark_writes_every_key_and_leaves_the_repo_alone(tmp_path):
                              "protocol"}
     protocol = results["protocol"]
     assert set(protocol["candidates"]) == {"current", "long_plateau"} and protocol["chosen"] in protocol["candidates"]
-    for key in ("sms_spam", "vader_tweets"):  # validation scores only: the protocol never reads test rows
+    for key in QUICK.protocol_datasets:  # validation scores only: the protocol never reads test rows
         for name in ("current", "long_plateau"):
             assert 0 <= protocol[key][name]["val_macro_f1_mean"] <= 1 and protocol[key][name]["seeds"] == 1
     assert all(s["quick"] and "error" not in s for s in sections.values()), sections
@@ -136,12 +140,21 @@ def test_quick_benchmark_writes_every_key_and_leaves_the_repo_alone(tmp_path):
     assert not new, f"new files in the repository: {new[:10]}"
 
 
+def test_the_full_run_covers_what_quick_leaves_out():
+    """--quick keeps the test suite short with two quality datasets and one scaling size; the real run keeps
+    every shared dataset and every size (what BENCHMARKS.md reports)."""
+    assert set(FULL.quality_caps) == set(SHARED_DATASETS) and set(QUICK.quality_caps) < set(FULL.quality_caps)
+    assert tuple(FULL.scaling_sizes) == ("1k", "5k", "20k") and set(QUICK.scaling_sizes) <= set(FULL.scaling_sizes)
+    quick = [SHARED_DATASETS[k].choice for k in QUICK.quality_caps]
+    assert any(c.ordinal_order for c in quick) and any(c.split for c in quick)  # both code paths run in --quick
+
+
 def test_fixed_benchmark_settings_are_spelled_out_and_agree():
     """The timing sections train at fixed settings: every field of ``TrainSettings``
     written out, the same in ``benchmarks.config`` and in the fit profile (which
     must run against older checkouts, so it cannot import them)."""
     from benchmarks import fit_profile
-    from benchmarks.config import BENCHMARK_SETTINGS, FULL
+    from benchmarks.config import BENCHMARK_SETTINGS
     from core.settings import TrainSettings
 
     assert set(fit_profile.BENCHMARK_SETTINGS) == set(TrainSettings.__dataclass_fields__), \
