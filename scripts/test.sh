@@ -17,4 +17,6 @@ elif ! command -v chromium >/dev/null 2>&1; then
     exit 1
 fi
 export IMBALANCE_LAB_NO_AUTOSTART=1
-exec .venv/bin/python -m pytest "$@"
+# Two test processes, a test file each at a time (files share module fixtures): the suite waits on worker,
+# app and browser processes much of its time. IMBALANCE_LAB_TEST_PROCESSES=0 runs it in one process.
+exec .venv/bin/python -m pytest -n "${IMBALANCE_LAB_TEST_PROCESSES:-2}" --dist loadfile "$@"
