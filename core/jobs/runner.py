@@ -93,6 +93,8 @@ def write_result(store: Store, run_id: int, result: RunResult) -> None:
             atomic_write_json(stage / "encoder.json", result.encoder)
         if result.model is not None:
             (stage / "model.keras").write_bytes(result.model)
+        if result.detector is not None:
+            (stage / "detector.pkl").write_bytes(result.detector)
         if result.augmented:
             import pandas as pd
 

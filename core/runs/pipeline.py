@@ -27,6 +27,7 @@ from core.runs.types import (
     Outputs,
     ProgressSink,
     RunContext,
+    RowScorer,
     RunOutput,
     Trainer,
     TrainingSet,
@@ -82,10 +83,10 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
         fitted = trainer.fit(ctx, train_set)
     fit_seconds = time.perf_counter() - started
 
-    validation = trainer.outputs(ctx, fitted.model, split.validation)
+    validation = _outputs(ctx, fitted.model, split.validation)
     tuned = _tuned_decision(recipe, ctx, validation)
     decision = tuned or ctx.head.default_decision()
-    test = trainer.outputs(ctx, fitted.model, split.test)
+    test = _outputs(ctx, fitted.model, split.test)
     validation_f1 = None
     if len(split.validation):
         validation_pred = cross_fitted_predictions(recipe, ctx, validation, seed) if tuned is not None \
@@ -101,6 +102,15 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
         merge_map=ctx.merge_map, validation_macro_f1=validation_f1,
     )
 
+
+
+def _outputs(ctx: RunContext, model, rows: np.ndarray) -> Outputs:
+    """``model``'s outputs on the dataset's ``rows``: a Keras network's through the trainer, a ``RowScorer``'s
+    (a novelty detector) from its own scores, turned into probabilities by the head alike."""
+    if isinstance(model, RowScorer):
+        scores = model.row_scores(ctx, rows)
+        return Outputs(ctx.head.proba(scores), ctx.head.raw(scores), ctx.data.y[rows])
+    return ctx.trainer.outputs(ctx, model, rows)
 
 
 def _tuned_decision(recipe, ctx: RunContext, validation: Outputs):
