@@ -101,9 +101,18 @@ class Profile:
     parts: PartCounts  # rows of each class in train / validation / test
 
     @property
+    def learning_shares(self) -> tuple[float, ...]:
+        """Each class's share of the rows a model learns and is tuned on: every row, or, where a split column
+        fixes the test rows, the rows outside them (its test rows may keep another balance)."""
+        if not self.parts.fixed:
+            return self.class_shares
+        rows = np.asarray(self.parts.train) + np.asarray(self.parts.validation)
+        return tuple(float(r / rows.sum()) if rows.sum() else 0.0 for r in rows)
+
+    @property
     def extreme_classes(self) -> tuple[str, ...]:
-        """The classes under ``EXTREME_SHARE`` of the rows, in label order."""
-        return tuple(c for c, share in zip(self.classes, self.class_shares) if share < EXTREME_SHARE)
+        """The classes under ``EXTREME_SHARE`` of the rows a model learns from, in label order."""
+        return tuple(c for c, share in zip(self.classes, self.learning_shares) if share < EXTREME_SHARE)
 
 
 def token_lengths(texts: Iterable[str]) -> np.ndarray:
@@ -401,9 +410,10 @@ def extreme_imbalance_in_words(p: Profile) -> str | None:
     rare = p.extreme_classes
     if not rare:
         return None
-    share = {c: p.class_shares[p.classes.index(c)] for c in rare}
-    said = (f'class "{rare[0]}" is {share[rare[0]]:.1%} of the rows, under {EXTREME_SHARE:.0%}' if len(rare) == 1
-            else "classes " + ", ".join(f'"{c}" ({share[c]:.1%}{" of the rows" * (c == rare[0])})' for c in rare[:-1])
+    share = {c: p.learning_shares[p.classes.index(c)] for c in rare}
+    rows = "the training rows (outside the split column's test rows)" if p.parts.fixed else "the rows"
+    said = (f'class "{rare[0]}" is {share[rare[0]]:.1%} of {rows}, under {EXTREME_SHARE:.0%}' if len(rare) == 1
+            else "classes " + ", ".join(f'"{c}" ({share[c]:.1%}{f" of {rows}" * (c == rare[0])})' for c in rare[:-1])
             + f' and "{rare[-1]}" ({share[rare[-1]]:.1%}), each under {EXTREME_SHARE:.0%}')
     usual = ("Next to the usual strategies (class weights, resampling, focal or logit-adjusted losses), try tuned "
              "thresholds")

@@ -30,9 +30,9 @@ MAX_FIT_ROWS = 10_000
 # The increasing map's smallest slope, in log-odds per standard deviation of the validation rows' scores: a
 # detector that ranks validation's rare rows below the normal ones still keeps its order of texts.
 MIN_SLOPE = 1e-3
-# The cut is searched among "flag the k most unusual rows" for k = 0 and at most this many k on a geometric
-# grid: every k while k is small (where a rare class's cut falls), fewer further up; ≈1 ms per candidate.
-CUT_CANDIDATES = 256
+# The cut is searched among "flag the k most unusual rows": every k up to EVERY_K (where a rare class's cut
+# falls), then k on a geometric grid up to every row, CUT_CANDIDATES in all (one score each, ≈1–3 ms).
+EVERY_K, CUT_CANDIDATES = 100, 256
 DETECTOR_FORMAT = "imbalance-lab-detector/1"
 
 
@@ -118,11 +118,13 @@ def fit_log_odds(unusualness: np.ndarray, is_rare: np.ndarray) -> tuple[float, f
 
 
 def cut_candidates(margin: np.ndarray) -> np.ndarray:
-    """Cuts that flag the k highest ``margin`` rows, for k = 0 and k on a geometric grid up to every row
-    (``CUT_CANDIDATES`` at most): between the k-th and the (k+1)-th value, or beyond either end."""
+    """Cuts that flag the k highest ``margin`` rows — every k up to ``EVERY_K``, then a geometric grid up to every
+    row, ``CUT_CANDIDATES`` at most —: between the k-th and the (k+1)-th value, or beyond either end."""
     ordered = np.sort(np.asarray(margin, dtype=float))[::-1]
     n = len(ordered)
-    ks = np.unique(np.concatenate([[0], np.round(np.geomspace(1, n, min(n, CUT_CANDIDATES))).astype(int)]))
+    first = np.arange(min(n, EVERY_K) + 1)
+    further = np.geomspace(EVERY_K, n, CUT_CANDIDATES - EVERY_K) if n > EVERY_K else np.zeros(0)
+    ks = np.unique(np.concatenate([first, np.round(further).astype(int)]))
     above = np.where(ks == 0, ordered[0] + 1.0, ordered[np.maximum(ks - 1, 0)])
     below = np.where(ks == n, ordered[-1] - 1.0, ordered[np.minimum(ks, n - 1)])
     return (above + below) / 2.0
