@@ -590,13 +590,13 @@ def case_section(key: str, d: dict) -> str:
     """A case of its own (``benchmarks.CASE_RECIPES``): its recipes with the rare class's recall, precision and
     PR-AUC, ranking and calibration, sentences from the numbers, and the reading of the latest run."""
     spec = DATASETS[key]
-    recipes = [canonical_recipe(r) for r in CASE_RECIPES[key]] + list(ALWAYS)
+    recipes = [r for r, row in d.items() if isinstance(row, dict) and "macro_f1_mean" in row]  # as run, in order
     rare = d.get("rare_class") or "the rare class"
     columns = [("macro_f1", "macro_f1"), ("rare_recall", f"{rare} recall"), ("rare_precision", f"{rare} precision"),
                ("rare_pr_auc", f"{rare} PR-AUC"), ("roc_auc_macro", "ROC-AUC"), ("brier", "Brier"),
                ("val_macro_f1", "validation macro_f1")]
-    rows = [[f"`{r}`" + (" ★" if r == d.get("best_recipe") else "")] + [_cell(d.get(r) or {}, m) for m, _ in columns]
-            for r in recipes if r in d]
+    rows = [[f"`{r}`" + (" ★" if r == d.get("best_recipe") else "")] + [_cell(d[r], m) for m, _ in columns]
+            for r in recipes]
     lines = [f"### {spec.title} (`{key}`): a case of its own", "",
              f"{num(d.get('rows'))} rows, {d.get('classes')} classes; {d.get('split')}. {rare} is "
              f"{num(100 * (d.get('rare_share') or 0), 1)}% of the rows learned from and tuned on. Its own recipes "

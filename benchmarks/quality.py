@@ -11,7 +11,14 @@ rows, issue 16), ``quality.<dataset>.best_beats_tfidf`` (its mean test macro-F1 
 that of TF-IDF + logistic regression), ``quality.<dataset>.best_by_test`` (the
 recipe a choice on test rows would have flattered), ``quality.<dataset>.baseline_std_ok``
 (the baseline's macro-F1 std over seeds ≤ 0.03) and, on ordinal datasets,
-``quality.<dataset>.qwk_at_least_baseline`` (ordinal extra recipe -> its mean QWK ≥ the baseline's)."""
+``quality.<dataset>.qwk_at_least_baseline`` (ordinal extra recipe -> its mean QWK ≥ the baseline's).
+
+A case of its own (``benchmarks.CASE_RECIPES``; issue 20's extreme imbalance, ``sms_spam_1pct``) runs its own
+recipes and is reported beside the five datasets (``quality.<case>.case`` true, ``quality.cases``), never in their
+verdict (``lstm_wins``, ``target_met``, ``datasets``, ``baseline_std_max``). Its rows add ``roc_auc_macro``,
+``pr_auc_macro`` and ``brier``, and the rare class's ``rare_recall``, ``rare_precision``, ``rare_f1`` and
+``rare_pr_auc`` (``_mean`` / ``_std``); ``quality.<case>.rare_class`` names it and ``best_recipe`` is chosen among
+its recipes by validation macro-F1."""
 
 from __future__ import annotations
 

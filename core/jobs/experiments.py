@@ -21,8 +21,8 @@ from core.jobs.store import Store
 from core.runs.pipeline import check_label_type
 from core.runs.references import ALWAYS, REFERENCES, is_reference
 from core.settings import ENV_PREFIX, TrainSettings, get_settings, refuse_when_read_only
-from core.strategies.recipe import BASELINE, Recipe, expand, parse_recipe
 from core.strategies.base import LabelSet
+from core.strategies.recipe import BASELINE, Recipe, expand, parse_recipe
 from core.strategies.registry import build
 from core.strategies.sweeps import (
     SETTINGS_STEP,
