@@ -19,6 +19,7 @@ from core.errors import InputError
 from core.runs.anomaly import (
     DETECTORS,
     MIN_SLOPE,
+    LogOddsMap,
     NoveltyScorer,
     cut_candidates,
     fit_detector,
@@ -102,9 +103,9 @@ def scores_and_labels(seed: int = 0, n_rare: int = 30, n_normal: int = 970, shif
 
 def test_the_map_to_probabilities_is_increasing_and_calibrated():
     unusual, rare = scores_and_labels()
-    slope, intercept = fit_log_odds(unusual, rare)
-    p = 1 / (1 + np.exp(-(slope * unusual + intercept)))
-    assert slope > 0
+    log_odds = fit_log_odds(unusual, rare)
+    p = 1 / (1 + np.exp(-log_odds(unusual)))
+    assert log_odds.slope > 0 and np.all(np.diff(log_odds(np.sort(unusual))) > 0)
     assert p.mean() == pytest.approx(rare.mean(), abs=0.01)  # Platt's fit matches the rare share
     assert np.mean((p - rare) ** 2) < np.mean((rare.mean() - rare) ** 2)  # better Brier than the share alone
 
@@ -113,14 +114,26 @@ def test_the_map_keeps_the_detectors_order_when_validation_says_the_opposite():
     """A detector whose validation rows rank the rare class lower still gets an increasing map (its slope at the
     floor), so its probabilities rank texts as its scores do."""
     unusual, rare = scores_and_labels()
-    slope, _ = fit_log_odds(-unusual, rare)
-    assert slope == pytest.approx(MIN_SLOPE / np.std(unusual), rel=1e-3)
-    assert fit_log_odds(np.zeros(0), np.zeros(0, bool)) == (1.0, 0.0)  # no validation rows: identity
+    backwards = fit_log_odds(-unusual, rare)
+    assert backwards.slope == pytest.approx(MIN_SLOPE)
+    assert np.all(np.diff(backwards(np.sort(unusual))) > 0)
+    assert fit_log_odds(np.zeros(0), np.zeros(0, bool)) == LogOddsMap()  # no validation rows: the squash alone
+
+
+def test_a_text_repeated_many_times_is_learned_once_so_texts_near_it_score_as_usual():
+    """LOF's density at a point with more copies than neighbours is infinite: without learning each distinct row
+    once, a text near 30 copies of "Ok" would score ~10⁸ and flatten the map to probabilities for everything else."""
+    rng = np.random.default_rng(6)
+    normal = np.vstack([rng.normal(size=(300, 4)), np.ones((30, 4))])  # one text 30 times
+    lof = fit_detector("lof", normal, seed=0)
+    assert lof[-1].n_samples_fit_ == 301
+    assert -lof.score_samples(np.full((1, 4), 1.01))[0] < 10
 
 
 def test_scores_give_a_probability_distribution_whose_order_is_the_detectors(corpus):
     train, scored, is_unusual = corpus
-    scorer = NoveltyScorer("lof", "tfidf", 1, 2, fit_detector("lof", train, seed=0), slope=0.7, intercept=-3.0)
+    scorer = NoveltyScorer("lof", "tfidf", 1, 2, fit_detector("lof", train, seed=0),
+                           log_odds=LogOddsMap(0.7, -3.0, 1.0, 0.5))
     proba = Head("softmax", 2).proba(scorer.scores(scored))
     assert proba.shape == (scored.shape[0], 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert roc_auc_score(is_unusual, proba[:, 1]) == roc_auc_score(is_unusual, scorer.unusualness(scored))
@@ -157,14 +170,14 @@ def test_a_detector_read_back_from_its_bytes_scores_as_before(corpus, detector):
     rng = np.random.default_rng(5)
     vectorizer = fit_text_features(normal_texts(100, rng))
     sparse = NoveltyScorer(detector, "tfidf", 1, 2, fit_detector(detector, train, seed=0), text_features=vectorizer,
-                           slope=0.5, intercept=-2.0)
+                           log_odds=LogOddsMap(0.5, -2.0, 1.2, 0.3))
     dense_rows = rng.normal(size=(60, 8))
     dense = NoveltyScorer(detector, "lstm", 0, 2, fit_detector(detector, dense_rows, seed=0))
     for scorer, rows in ((sparse, scored), (dense, dense_rows)):
         again = NoveltyScorer.from_bytes(scorer.to_bytes())
         assert np.array_equal(again.scores(rows), scorer.scores(rows))
-        assert (again.detector, again.features, again.rare, again.text_features is None) == (
-            scorer.detector, scorer.features, scorer.rare, scorer.text_features is None)
+        assert (again.detector, again.features, again.rare, again.log_odds, again.text_features is None) == (
+            scorer.detector, scorer.features, scorer.rare, scorer.log_odds, scorer.text_features is None)
 
 
 class _Exploit:
@@ -216,13 +229,13 @@ def tfidf_run():
 def test_an_anomaly_run_learns_the_normal_rows_only_and_ranks_the_rare_test_rows_first(tfidf_run):
     data, split, out = tfidf_run
     scorer = out.fitted.model
-    assert scorer.estimator.n_samples_fit_ == int(np.sum(data.y[split.train] == 0))  # normal training rows only
+    assert scorer.estimator.n_samples_fit_ == int(np.sum(data.y[split.train] == 0))  # the normal rows only (all distinct)
     assert out.fitted.history == [] and out.trained_samples == 0  # no network trained for TF-IDF features
     assert out.test.proba.shape == (len(split.test), 2) and np.allclose(out.test.proba.sum(axis=1), 1.0)
     assert roc_auc_score(out.test.y, out.test.proba[:, 1]) >= 0.9
     assert out.decision.kind == "offsets" and out.decision.values[0] == 0.0
     assert out.validation_macro_f1 is not None  # cross-fitted like threshold's
-    assert out.artifacts["anomaly"]["rare_class"] == "rare" and out.artifacts["anomaly"]["log_odds_slope"] > 0
+    assert out.artifacts["anomaly"]["rare_class"] == "rare" and out.artifacts["anomaly"]["log_odds"]["slope"] > 0
 
 
 def test_an_anomaly_runs_cut_keeps_the_precision_floor_on_validation(tfidf_run):

@@ -4,15 +4,17 @@ A scikit-learn detector (``IsolationForest``, ``OneClassSVM``, ``LocalOutlierFac
 fitted on the normal class's training rows only, on sentence features: the LSTM's sentence representation
 (the layer the softmax reads, from a network trained as the baseline is) or TF-IDF (the vectorizer of the
 TF-IDF + logistic regression reference, fitted on every training text — it reads no label). How unusual a
-text is, ``−score_samples``, becomes the rare class's log-odds through an increasing affine map fitted on the
-validation rows (Platt scaling), so a run has class probabilities for PR-AUC, calibration and the Brier score;
-a text is called rare when those log-odds pass a cut tuned on validation with the objectives of ``threshold``.
+text is, ``−score_samples``, becomes the rare class's log-odds through an increasing map fitted on the
+validation rows (Platt scaling of a squashed score, ``LogOddsMap``), so a run has class probabilities for
+PR-AUC, calibration and the Brier score; a text is called rare when those log-odds pass a cut tuned on
+validation with the objectives of ``threshold``.
 
 TensorFlow-free: the LSTM's features come through the run's trainer (``RunContext.trainer.features``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import pickle
 from dataclasses import dataclass
@@ -27,8 +29,8 @@ FEATURES = ("lstm", "tfidf")
 # Normal rows a detector learns from at most (a seeded sample above): OneClassSVM's fit grows with the
 # square of the rows and LocalOutlierFactor keeps every row it learned from, in memory and in the run's files.
 MAX_FIT_ROWS = 10_000
-# The increasing map's smallest slope, in log-odds per standard deviation of the validation rows' scores: a
-# detector that ranks validation's rare rows below the normal ones still keeps its order of texts.
+# The increasing map's smallest slope, in log-odds per unit of the squashed score (``LogOddsMap``): a detector
+# that ranks validation's rare rows below the normal ones still keeps its order of texts.
 MIN_SLOPE = 1e-3
 # The cut is searched among "flag the k most unusual rows": every k up to EVERY_K (where a rare class's cut
 # falls), then k on a geometric grid up to every row, CUT_CANDIDATES in all (one score each, ≈1–3 ms).
@@ -59,11 +61,33 @@ def make_detector(kind: str, *, seed: int, rows: int, sparse: bool):
     raise ValueError(f"unknown detector {kind!r}; known: {', '.join(DETECTORS)}")
 
 
-def fit_detector(kind: str, features, *, seed: int):
-    """``kind`` fitted on ``features`` (the normal class's rows, at most ``MAX_FIT_ROWS`` of them: a seeded
-    sample above); dense features are standardised first (a pipeline, so scoring standardises too)."""
+def distinct_rows(features):
+    """``features`` with each distinct row once, in first-seen order. Repeated texts (SMS has "Ok" dozens of
+    times) give identical rows, and LOF's density of a point with more copies than neighbours is infinite (k-th
+    neighbour at distance 0): every text near them would score ~10⁸."""
     from scipy import sparse as sp
 
+    if sp.issparse(features):
+        rows = sp.csr_matrix(features)
+        rows.sort_indices()
+        keys = [(rows.indices[a:b].tobytes(), rows.data[a:b].tobytes())
+                for a, b in zip(rows.indptr[:-1], rows.indptr[1:])]
+    else:
+        rows = np.ascontiguousarray(features)
+        keys = [r.tobytes() for r in rows]
+    first: dict = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    return rows[np.fromiter(first.values(), dtype=np.int64, count=len(first))]
+
+
+def fit_detector(kind: str, features, *, seed: int):
+    """``kind`` fitted on ``features`` (the normal class's rows: each distinct row once, at most ``MAX_FIT_ROWS``
+    of them — a seeded sample above); dense features are standardised first (a pipeline, so scoring
+    standardises too)."""
+    from scipy import sparse as sp
+
+    features = distinct_rows(features)
     rows = features.shape[0]
     if rows > MAX_FIT_ROWS:
         features = features[np.sort(np.random.default_rng([seed, 97]).choice(rows, MAX_FIT_ROWS, replace=False))]
@@ -84,23 +108,44 @@ def fit_text_features(texts: list[str]):
     return tfidf_vectorizer().fit(np.asarray(texts, dtype=object))
 
 
-def fit_log_odds(unusualness: np.ndarray, is_rare: np.ndarray) -> tuple[float, float]:
-    """(slope, intercept) of the increasing map from a detector's score to the rare class's log-odds.
+@dataclass(frozen=True)
+class LogOddsMap:
+    """The increasing map from a detector's unusualness u to the rare class's log-odds:
+    ``slope × asinh((u − centre) / spread) + intercept``. ``asinh`` is a strictly increasing squash — linear near
+    the middle, logarithmic in the tails — so the few extreme scores a detector gives (LOF's for a text that
+    repeats a training text reach 10⁸) do not flatten the map for every other text; ``centre`` and ``spread``
+    are the validation rows' median and interquartile range."""
 
-    Platt scaling (Platt 1999, as scikit-learn's ``CalibratedClassifierCV(method="sigmoid")``): a logistic
-    regression of the label on the score, with Platt's targets (N₊+1)/(N₊+2) and 1/(N₋+2) instead of 1 and 0,
-    which keeps a handful of rare rows from making the map a step. Unlike Platt's, the slope is kept at least
-    ``MIN_SLOPE`` per standard deviation of the scores: a text more unusual is never less likely rare, so the
-    detector's order of texts (and so PR-AUC and ROC-AUC) is what the probabilities keep. Rows without either
-    class still get a map (the targets pull it to the class shares); no rows give the identity."""
+    slope: float = 1.0
+    intercept: float = 0.0
+    centre: float = 0.0
+    spread: float = 1.0
+
+    def squashed(self, unusualness: np.ndarray) -> np.ndarray:
+        return np.arcsinh((np.asarray(unusualness, dtype=float) - self.centre) / self.spread)
+
+    def __call__(self, unusualness: np.ndarray) -> np.ndarray:
+        return self.slope * self.squashed(unusualness) + self.intercept
+
+
+def fit_log_odds(unusualness: np.ndarray, is_rare: np.ndarray) -> LogOddsMap:
+    """The ``LogOddsMap`` of a detector's scores on the validation rows, fitted by Platt scaling (Platt 1999, as
+    scikit-learn's ``CalibratedClassifierCV(method="sigmoid")``): a logistic regression of the label on the
+    squashed score, with Platt's targets (N₊+1)/(N₊+2) and 1/(N₋+2) instead of 1 and 0, which keeps a handful of
+    rare rows from making the map a step. Unlike Platt's, the slope is kept at least ``MIN_SLOPE``: a text more
+    unusual is never less likely rare, so the detector's order of texts (and so PR-AUC and ROC-AUC) is what the
+    probabilities keep. Rows without either class still get a map (the targets pull it to the class shares); no
+    rows give the squash alone."""
     from scipy.optimize import minimize
 
     u = np.asarray(unusualness, dtype=float)
     rare = np.asarray(is_rare, dtype=bool)
     if len(u) == 0:
-        return 1.0, 0.0
-    centre, spread = float(u.mean()), float(u.std()) or 1.0
-    z = (u - centre) / spread
+        return LogOddsMap()
+    low, centre, high = np.percentile(u, [25, 50, 75])
+    spread = float(high - low) or float(np.abs(u - centre).max()) or 1.0
+    squash = LogOddsMap(centre=float(centre), spread=spread)
+    z = squash.squashed(u)
     n_rare, n_normal = int(rare.sum()), int((~rare).sum())
     target = np.where(rare, (n_rare + 1) / (n_rare + 2), 1.0 / (n_normal + 2))
 
@@ -113,8 +158,7 @@ def fit_log_odds(unusualness: np.ndarray, is_rare: np.ndarray) -> tuple[float, f
     prior = (n_rare + 1) / (len(u) + 2)
     fitted = minimize(loss, x0=np.array([1.0, np.log(prior / (1 - prior))]), jac=True, method="L-BFGS-B",
                       bounds=[(MIN_SLOPE, None), (None, None)])
-    a, b = (float(v) for v in fitted.x)
-    return a / spread, b - a * centre / spread
+    return LogOddsMap(float(fitted.x[0]), float(fitted.x[1]), squash.centre, squash.spread)
 
 
 def cut_candidates(margin: np.ndarray) -> np.ndarray:
@@ -164,8 +208,7 @@ class NoveltyScorer:
     n_classes: int
     estimator: Any  # the fitted scikit-learn detector (after a StandardScaler on dense features)
     text_features: Any = None  # features=tfidf: the fitted TfidfVectorizer
-    slope: float = 1.0
-    intercept: float = 0.0
+    log_odds: LogOddsMap = LogOddsMap()  # fitted on the validation rows (fit_log_odds)
     network: Any = None  # features=lstm: the network whose ``features`` layer it reads (stored as model.keras)
 
     def unusualness(self, features) -> np.ndarray:
@@ -174,7 +217,7 @@ class NoveltyScorer:
 
     def scores(self, features) -> np.ndarray:
         out = np.zeros((features.shape[0], self.n_classes))
-        out[:, self.rare] = self.slope * self.unusualness(features) + self.intercept
+        out[:, self.rare] = self.log_odds(self.unusualness(features))
         return out
 
     def text_scores(self, texts: list[str], network_features: Callable[[Any, list[str]], np.ndarray]) -> np.ndarray:
@@ -196,8 +239,8 @@ class NoveltyScorer:
     def to_bytes(self) -> bytes:
         """Everything but the network (stored on its own as model.keras), as a pickle ``from_bytes`` reads."""
         return pickle.dumps({"format": DETECTOR_FORMAT, "detector": self.detector, "features": self.features,
-                             "rare": self.rare, "n_classes": self.n_classes, "slope": self.slope,
-                             "intercept": self.intercept, "estimator": self.estimator,
+                             "rare": self.rare, "n_classes": self.n_classes,
+                             "log_odds": dataclasses.asdict(self.log_odds), "estimator": self.estimator,
                              "text_features": self.text_features}, protocol=5)
 
     @classmethod
@@ -214,9 +257,9 @@ class NoveltyScorer:
         if not isinstance(state, dict) or state.get("format") != DETECTOR_FORMAT:
             raise InputError(f"{where}: not a detector saved by Imbalance Lab (format "
                              f"{state.get('format') if isinstance(state, dict) else None!r}).")
-        fields = {k: state[k] for k in ("detector", "features", "rare", "n_classes", "slope", "intercept",
-                                        "estimator", "text_features")}
-        return cls(**fields, network=network)
+        fields = {k: state[k] for k in ("detector", "features", "rare", "n_classes", "estimator", "text_features")}
+        return cls(**fields, log_odds=LogOddsMap(**{k: float(v) for k, v in state["log_odds"].items()}),
+                   network=network)
 
 
 # What a pickled detector may name (module, name): the types of the detectors, their scaler and the TF-IDF

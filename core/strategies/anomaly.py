@@ -6,6 +6,7 @@ tuning of the cut are in ``core.runs.anomaly``; this is the strategy that puts t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -110,11 +111,11 @@ class Anomaly(Strategy):
         scorer.estimator = fit_detector(self["detector"], scorer.row_features(ctx, normal_rows), seed=ctx.seed)
         validation = ctx.split.validation
         unusual = scorer.unusualness(scorer.row_features(ctx, validation)) if len(validation) else np.zeros(0)
-        scorer.slope, scorer.intercept = fit_log_odds(unusual, ctx.data.y[validation] == rare)
+        scorer.log_odds = fit_log_odds(unusual, ctx.data.y[validation] == rare)
         ctx.artifacts["anomaly"] = {
             "rare_class": ctx.data.classes[rare], "normal_rows": int(len(normal_rows)),
             "validation_rare_rows": int(np.sum(ctx.data.y[validation] == rare)),
-            "log_odds_slope": scorer.slope, "log_odds_intercept": scorer.intercept}
+            "log_odds": dataclasses.asdict(scorer.log_odds)}
         return Fitted(scorer, history, info)
 
     def decide(self, ctx, validation):
