@@ -73,7 +73,7 @@ FULL = Config(
     ui_rows=10_000, memory_rows=10_000,
     quality_seeds=5,  # the default seed count (issue 16)
     quality_caps={"sms_spam": None, "clothing_stars": 10_000, "vader_tweets": None, "banking77": None,
-                  "reuters_r8": None},
+                  "reuters_r8": None, "sms_spam_1pct": None},
     scaling_sizes={"1k": 1_000, "5k": 5_000, "20k": 20_000},
 )
 

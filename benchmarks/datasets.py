@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from core.data.dataset import ColumnChoice, LabeledTexts
+from core.data.dataset import TEST, TRAIN, ColumnChoice, LabeledTexts
+from core.data.split import SplitSpec, make_split
 from core.data.readers import read_table
 from core.data.validation import to_labeled_texts
 
@@ -27,6 +28,7 @@ class SharedDataset:
     choice: ColumnChoice
     split: str  # how test rows are chosen, for BENCHMARKS.md
     keep_labels: tuple[str, ...] | None = None  # e.g. Reuters R8
+    rare_share: float | None = None  # an extreme case: the rarest class cut to this share of the non-test rows
 
 
 DATASETS: dict[str, SharedDataset] = {d.key: d for d in (
@@ -46,7 +48,13 @@ DATASETS: dict[str, SharedDataset] = {d.key: d for d in (
                   ColumnChoice(text="text", label="label", split="split"),
                   "its own split column (ModApte test set); validation drawn per seed from its training rows",
                   keep_labels=R8),
+    SharedDataset("sms_spam_1pct", "SMS Spam Collection, spam cut to 1% of the training rows (extreme imbalance)",
+                  "sms-spam-collection/sms_spam.csv", ColumnChoice(text="text", label="label"),
+                  "a split column: the test rows `sms_spam` tests on at seed 0, untouched (13% spam); the other rows "
+                  "keep every ham and a seeded 1% of spam; validation drawn per seed from them",
+                  rare_share=0.01),
 )}
+
 
 
 def resolve_datasets_dir(given: str | None, repo_root: Path) -> Path:
@@ -63,7 +71,24 @@ def load(key: str, datasets_dir: str) -> LabeledTexts:
     if spec.keep_labels:
         frame = table.frame[table.frame[spec.choice.label].astype(str).isin(spec.keep_labels)]
         table = replace(table, frame=frame)
-    return replace(to_labeled_texts(table, spec.choice), name=spec.title)
+    data = replace(to_labeled_texts(table, spec.choice), name=spec.title)
+    return data if spec.rare_share is None else rare_cut(data, spec.rare_share, name=spec.title)
+
+
+def rare_cut(data: LabeledTexts, share: float, *, name: str, seed: int = 0) -> LabeledTexts:
+    """An extreme-imbalance case made from ``data``: its test rows are the ones the product's split draws from
+    ``data`` at seed 0 (default shares and split version), kept whole — so the case is scored on the plain
+    dataset's test rows, drawn before anything was cut —; of the other rows every row of the other classes stays
+    and a seeded sample of the rarest class, sized to ``share`` of them. A split column fixes the test rows for
+    every seed; validation is drawn per seed from the rest, as the product draws it."""
+    split = make_split(data, SplitSpec(seed=0))
+    pool = np.concatenate([split.train, split.validation])
+    rare = int(np.argmin(np.bincount(data.y)))
+    normal, candidates = pool[data.y[pool] != rare], pool[data.y[pool] == rare]
+    kept = np.random.default_rng(seed).choice(candidates, round(share * len(normal) / (1 - share)), replace=False)
+    rows = np.sort(np.concatenate([normal, kept, split.test]))
+    return replace(data.take(rows), parts=np.where(np.isin(rows, split.test), TEST, TRAIN).astype(np.int8),
+                   name=name, warnings=())
 
 
 def subset(data: LabeledTexts, rows: np.ndarray, name: str) -> LabeledTexts:

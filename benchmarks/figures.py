@@ -41,7 +41,7 @@ def throughput_bars(throughput: dict) -> go.Figure | None:
 
 
 def quality_heatmap(quality: dict, recipes: list[str]) -> go.Figure | None:
-    names = [k for k, v in quality.items() if isinstance(v, dict) and "best_recipe" in v]
+    names = [k for k, v in quality.items() if isinstance(v, dict) and "best_recipe" in v and not v.get("case")]
     if not names:
         return None
     z = [[(quality[d].get(r) or {}).get("macro_f1_mean") for r in recipes] for d in names]

@@ -11,17 +11,27 @@ rows, issue 16), ``quality.<dataset>.best_beats_tfidf`` (its mean test macro-F1 
 that of TF-IDF + logistic regression), ``quality.<dataset>.best_by_test`` (the
 recipe a choice on test rows would have flattered), ``quality.<dataset>.baseline_std_ok``
 (the baseline's macro-F1 std over seeds ≤ 0.03) and, on ordinal datasets,
-``quality.<dataset>.qwk_at_least_baseline`` (ordinal extra recipe -> its mean QWK ≥ the baseline's)."""
+``quality.<dataset>.qwk_at_least_baseline`` (ordinal extra recipe -> its mean QWK ≥ the baseline's).
+
+A case of its own (``benchmarks.CASE_RECIPES``; issue 20's extreme imbalance, ``sms_spam_1pct``) runs its own
+recipes and is reported beside the five datasets (``quality.<case>.case`` true, ``quality.cases``), never in their
+verdict (``lstm_wins``, ``target_met``, ``datasets``, ``baseline_std_max``). Its rows add ``roc_auc_macro``,
+``pr_auc_macro`` and ``brier``, and the rare class's ``rare_recall``, ``rare_precision``, ``rare_f1`` and
+``rare_pr_auc`` (``_mean`` / ``_std``); ``quality.<case>.rare_class`` names it and ``best_recipe`` is chosen among
+its recipes by validation macro-F1."""
 
 from __future__ import annotations
 
 import statistics
 import sys
 
-from benchmarks import EXTRA_RECIPES, RECIPES, datasets, extra_recipes_for
+import numpy as np
+
+from benchmarks import CASE_RECIPES, EXTRA_RECIPES, RECIPES, datasets, extra_recipes_for, recipes_for
 from benchmarks.context import Context
 from benchmarks.lab import cancel_leftovers, queue, serve
 from benchmarks.processes import Service, child_env
+from core.data.dataset import TEST
 from core.jobs.experiments import ExperimentSpec, canonical_recipe
 from core.jobs.store import Status
 from core.results.experiment_results import experiment_results
@@ -29,6 +39,8 @@ from core.runs.references import ALWAYS, is_reference
 
 METRICS = ("macro_f1", "balanced_accuracy", "minority_recall", "worst_class_recall")
 ORDINAL_METRICS = ("qwk",)  # also summarised on ordinal datasets
+CASE_METRICS = ("roc_auc_macro", "pr_auc_macro", "brier")  # also summarised on a case of its own (extreme imbalance)
+RARE_METRICS = ("recall", "precision", "f1", "pr_auc")  # the rare class's, as rare_<metric>_mean / _std
 ORDINAL_EXTRAS = ("coral", "ordinal_regression")  # judged by QWK against the baseline
 TFIDF = "ref:tfidf_lr"
 
@@ -96,6 +108,18 @@ def qwk_at_least_baseline(table: dict, recipes) -> dict:
     return out
 
 
+def case_summary(results, recipes: list[str], rare: str) -> dict:
+    """A case of its own (``benchmarks.CASE_RECIPES``): ``summarise`` with ranking and calibration metrics, the rare
+    class's recall, precision, F1 and PR-AUC beside them (``rare_<metric>_mean`` / ``_std``), and ``verdict`` over
+    its own recipes."""
+    table = summarise(results.scores(), recipes, METRICS + CASE_METRICS, validation=results.scores("validation"))
+    rare_rows = summarise(results.scores(f"class:{rare}"), recipes, RARE_METRICS)
+    for recipe in recipes:
+        table[recipe].update({f"rare_{k}": v for k, v in rare_rows[recipe].items()
+                              if k.rsplit("_", 1)[0] in RARE_METRICS})
+    return {**table, **verdict(table), "rare_class": rare}
+
+
 def execute_in_process(ctx: Context, store) -> None:
     """--quick only: two executors (one per core) drain the queue in-process."""
     executors = [Service(f"executor-{i}", [sys.executable, "-m", "benchmarks.executor", str(store.root)],
@@ -141,13 +165,16 @@ def run(ctx: Context) -> dict:
         full = datasets.load(key, ctx.datasets_dir)
         data = datasets.stratified_sample(full, cap)
         dataset_id = store.add_dataset(data, name=data.name)
-        spec = ExperimentSpec(dataset_id=dataset_id, recipes=RECIPES + extra_recipes_for(key), seeds=cfg.quality_seeds,
+        spec = ExperimentSpec(dataset_id=dataset_id, recipes=recipes_for(key), seeds=cfg.quality_seeds,
                               settings=cfg.quality_settings, name=f"benchmark quality {key}")
         experiments[key] = queue(store, spec, references=True)
         spec_info = datasets.DATASETS[key]
+        learning = data.y if data.parts is None else data.y[data.parts != TEST]
         info[key] = {"title": spec_info.title, "rows": len(data), "rows_available": len(full),
                      "classes": data.n_classes, "split": spec_info.split,
-                     "sampled": len(data) < len(full), "ordinal": data.ordinal}
+                     "sampled": len(data) < len(full), "ordinal": data.ordinal,
+                     "rare_share": float(np.bincount(learning).min() / len(learning)),
+                     "rare": data.classes[int(np.argmin(np.bincount(learning, minlength=data.n_classes)))]}
     runs = [r for e in experiments.values() for r in store.runs(experiment=e)]
     to_train = drain(ctx, store, runs, "quality")
     out: dict = {}
@@ -155,6 +182,14 @@ def run(ctx: Context) -> dict:
     wins = wins_with_extras = 0
     for key, experiment_id in experiments.items():
         results = experiment_results(store, experiment_id)
+        failed = results.runs[results.runs["status"] != Status.FINISHED.value]
+        failed_runs = [f"{r.recipe} seed {r.seed}: {r.status} {r.error or ''}".strip() for r in failed.itertuples()]
+        if key in CASE_RECIPES:  # reported beside the five datasets, never counted in their verdict
+            recipes = [canonical_recipe(r) for r in CASE_RECIPES[key]] + list(ALWAYS)
+            out[key] = {**case_summary(results, recipes, info[key]["rare"]), **info[key], "case": True,
+                        "experiment_id": experiment_id, "failed_runs": failed_runs}
+            ctx.log(f"quality {key} (case): best {out[key]['best_recipe']}; {len(failed)} runs not finished")
+            continue
         own_extras = [canonical_recipe(r) for r in extra_recipes_for(key)]
         recipes = [canonical_recipe(r) for r in RECIPES] + own_extras + list(ALWAYS)
         ordinal = info[key]["ordinal"]
@@ -166,15 +201,14 @@ def run(ctx: Context) -> dict:
                 table, [r for r in own_extras if r in ORDINAL_EXTRAS])
         wins += judged["best_beats_tfidf"]
         wins_with_extras += judged["best_with_extras_beats_tfidf"]
-        failed = results.runs[results.runs["status"] != Status.FINISHED.value]
-        out[key] = {**table, **judged, **info[key], "experiment_id": experiment_id,
-                    "failed_runs": [f"{r.recipe} seed {r.seed}: {r.status} {r.error or ''}".strip()
-                                    for r in failed.itertuples()]}
+        out[key] = {**table, **judged, **info[key], "experiment_id": experiment_id, "failed_runs": failed_runs}
         ctx.log(f"quality {key}: best {judged['best_recipe']} {judged['best_macro_f1'] or float('nan'):.3f} vs TF-IDF "
                 f"{judged['tfidf_macro_f1'] or float('nan'):.3f}; {len(failed)} runs not finished")
-    stds = [out[k]["baseline_macro_f1_std"] for k in experiments if out[k].get("baseline_macro_f1_std") is not None]
+    headline = [k for k in experiments if k not in CASE_RECIPES]
+    stds = [out[k]["baseline_macro_f1_std"] for k in headline if out[k].get("baseline_macro_f1_std") is not None]
     out.update(lstm_wins=wins, lstm_wins_with_extras=wins_with_extras, extra_recipes=list(extras),
-               datasets=len(experiments), target_met=wins >= 3, seeds=cfg.quality_seeds,
+               datasets=len(headline), cases=[k for k in experiments if k in CASE_RECIPES],
+               target_met=wins >= 3, seeds=cfg.quality_seeds,
                baseline_std_max=max(stds) if stds else None, baseline_std_target=BASELINE_STD_TARGET,
                chosen_by="validation macro-F1",
                settings=cfg.quality_settings.to_json(),

@@ -5,7 +5,14 @@ import streamlit as st
 from core.data.columns import distinct_labels, label_variants, suggest_columns
 from core.data.dataset import ColumnChoice
 from core.data.dataset_names import dataset_labels, differences
-from core.data.profile import compute_profile, cut_at_word, order_in_words, parts_note, parts_table
+from core.data.profile import (
+    compute_profile,
+    cut_at_word,
+    extreme_imbalance_in_words,
+    order_in_words,
+    parts_note,
+    parts_table,
+)
 from core.data.readers import read_table
 from core.data.sample import add_sample
 from core.data.validation import to_labeled_texts
@@ -171,6 +178,8 @@ def profile_section(dataset_id: str) -> None:
     cols[2].metric("Imbalance ratio", f"{profile.imbalance_ratio:.1f}")
     cols[3].metric("Normalised entropy", f"{profile.normalised_entropy:.2f}")
     cols[4].metric("Median tokens", f"{profile.length_summary.median:.0f}")
+    if extreme := extreme_imbalance_in_words(profile):
+        st.warning(plain_markdown(extreme), icon="⚠️")
     log_scale = st.toggle("Log scale", value=profile.imbalance_ratio > 20)
     st.plotly_chart(class_distribution(profile, log_scale=log_scale), width="stretch")
     st.plotly_chart(length_histogram(profile, y), width="stretch")

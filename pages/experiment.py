@@ -8,12 +8,13 @@ from core.data.wording import duration, plural
 from core.errors import InputError
 from core.jobs.estimate import DataShape, estimate, sweeps_in_words
 from core.jobs.executors import estimate_place, where_runs_train
-from core.jobs.experiments import ExperimentSpec, review, submit
+from core.jobs.experiments import ExperimentSpec, label_problems, review, submit
 from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
 from core.settings import TrainSettings, get_settings
 from core.strategies.recipe import Recipe, Step
 from core.jobs.spec_files import spec_toml
+from core.strategies.base import LabelSet
 from core.strategies.registry import form_ticks, form_value, strategy_infos
 from core.strategies.sweeps import SETTINGS_PARAMS, parse_settings_sweep, with_settings_sweep
 from pages.common import (
@@ -253,6 +254,9 @@ spec = ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes), seeds=int(s
 st.subheader("3. Review and submit")
 planned, found = review(spec)
 problems += found
+if planned is not None:  # recipes that cannot take this dataset's classes (e.g. anomaly on more than two)
+    problems += label_problems(planned.recipes, LabelSet(tuple(info["classes"]), data_shape(dataset_id).class_counts,
+                                                         bool(info["ordinal"])))
 for problem in problems:
     st.error(problem, icon="⚠️")
 if planned is not None and not problems:

@@ -284,3 +284,15 @@ def test_the_first_load_of_a_new_workspace_shows_the_sample_in_the_sidebar(empty
     assert not at.exception, [e.value for e in at.exception]
     assert "Dataset" in [c.value for c in at.sidebar.caption]
     assert any(t.value.startswith(SAMPLE_NAME) for t in at.sidebar.text)
+
+
+def test_a_class_under_two_percent_is_flagged_with_anomaly_detection_suggested(empty_workspace):
+    Store(empty_workspace).add_dataset(labeled({"ham": 985, "spam": 15}), name="spam at 1.5%")
+    (flag,) = [w.value.replace("\\", "") for w in run_page().warning]
+    assert flag.startswith('Extreme imbalance: class "spam" is 1.5% of the rows, under 2%.')
+    assert "`anomaly`" in flag and "`threshold(objective=class_recall)`" in flag
+
+
+def test_no_flag_without_a_class_under_two_percent(empty_workspace):
+    Store(empty_workspace).add_dataset(labeled({"ham": 900, "spam": 100}), name="spam at 10%")
+    assert not [w for w in run_page().warning if w.value.startswith("Extreme")]

@@ -148,3 +148,14 @@ def test_the_estimate_counts_in_words_with_plurals(empty_workspace):
     at = through_app("pages/experiment.py")
     estimate = next(i.value for i in at.info if "runs (" in i.value)
     assert "(1 recipe + 3 references × 5 seeds)" in estimate
+
+
+def test_anomaly_detection_on_more_than_two_classes_says_which_merge_to_add_before_submit(empty_workspace):
+    """The sample has five star classes: the page says, before submit, that anomaly needs two and which merge
+    makes them, and the submit button stays off."""
+    at = through_app("pages/experiment.py")
+    at.checkbox(key="use.anomaly").check().run()
+    assert at.selectbox(key="param.anomaly.detector").value == "lof"
+    (problem,) = [e.value for e in at.error if "anomaly" in e.value]
+    assert "needs two classes; this recipe has 5 (1, 2, 3, 4, 5)" in problem and "merge(mapping={" in problem
+    assert next(b for b in at.button if b.label == "Submit experiment").disabled

@@ -13,6 +13,7 @@ from core.data.dataset import PARTS, LabeledTexts, duplicate_groups
 from core.data.profile import (
     compute_profile,
     cut_at_word,
+    extreme_imbalance_in_words,
     format_profile,
     has_tokens,
     order_in_words,
@@ -300,3 +301,32 @@ def test_length_histogram_draws_each_shown_class_in_its_own_colour_in_class_orde
     assert [t.name for t in fig.data] == list(counts)
     colours = [t.marker.color for t in fig.data]
     assert len(set(colours)) == 12
+
+
+# ---------------------------------------------------------------- extreme imbalance
+
+
+def test_a_class_under_two_percent_is_flagged_with_anomaly_detection_and_thresholds_suggested() -> None:
+    profile = compute_profile(counts_dataset({"ham": 985, "spam": 15}))
+    said = extreme_imbalance_in_words(profile)
+    assert said.startswith('Extreme imbalance: class "spam" is 1.5% of the rows, under 2%.')
+    assert "`threshold(objective=class_recall)`" in said and "`anomaly`" in said and 'what "ham" looks like' in said
+    assert said in format_profile(profile)  # the command line's profile says it too
+    assert extreme_imbalance_in_words(compute_profile(counts_dataset({"ham": 975, "spam": 25}))) is None  # 2.5%
+
+
+def test_on_more_classes_the_flag_suggests_a_merge_of_the_rest_before_anomaly_detection() -> None:
+    said = extreme_imbalance_in_words(compute_profile(counts_dataset({"a": 500, "b": 8, "c": 480, "d": 12})))
+    assert said.startswith('Extreme imbalance: classes "b" (0.8% of the rows) and "d" (1.2%), each under 2%.')
+    assert "`threshold(objective=class_recall,target_class=b)`" in said
+    assert '`merge(mapping={"a":"other","c":"other","d":"other"})+anomaly`' in said
+
+
+def test_the_flag_reads_the_training_rows_when_a_split_column_fixes_the_test_rows() -> None:
+    """A test set kept at its natural balance must not hide a rare class the model learns from at 1%."""
+    data = counts_dataset({"ham": 1000, "spam": 110})
+    parts = np.array([2] * 100 + [0] * 900 + [2] * 100 + [0] * 10)  # spam: 1% of the training rows
+    said = extreme_imbalance_in_words(compute_profile(replace(data, parts=parts)))
+    assert said.startswith('Extreme imbalance: class "spam" is 1.1% of the training rows (outside the split '
+                           "column's test rows)")
+    assert extreme_imbalance_in_words(compute_profile(data)) is None  # 9.9% of all rows

@@ -22,3 +22,34 @@ def test_without_validation_scores_no_recipe_is_chosen():
                       ("macro_f1",))
     judged = verdict(table)
     assert judged["best_recipe"] is None and judged["best_beats_tfidf"] is False and judged["baseline_std_ok"] is None
+
+
+def test_a_case_of_its_own_reports_the_rare_class_and_says_where_anomaly_detection_stands():
+    """The extreme-imbalance case (issue 20): its rows carry the rare class's recall, precision and PR-AUC, the
+    report compares the anomaly variant validation chooses with the other recipe it chooses and TF-IDF + LR."""
+    from benchmarks.benchmarks_md import case_section
+    from benchmarks.quality import case_summary
+
+    class Results:
+        def scores(self, scope="overall"):
+            return {"overall": {"macro_f1": {"baseline": {0: 0.47, 1: 0.47}, "anomaly": {0: 0.70, 1: 0.74},
+                                             "anomaly(features=tfidf)": {0: 0.80, 1: 0.78},
+                                             "ref:tfidf_lr": {0: 0.90, 1: 0.92}},
+                                "brier": {"anomaly": {0: 0.1, 1: 0.1}}},
+                    "validation": {"macro_f1": {"baseline": {0: 0.5, 1: 0.5}, "anomaly": {0: 0.8, 1: 0.8},
+                                                "anomaly(features=tfidf)": {0: 0.6, 1: 0.6}}},
+                    "class:spam": {"recall": {"anomaly": {0: 0.5, 1: 0.7}}, "pr_auc": {"anomaly": {0: 0.4, 1: 0.6},
+                                                                                  "baseline": {0: 0.2, 1: 0.2},
+                                                                                  "ref:tfidf_lr": {0: 0.9, 1: 0.9}}},
+                    }[scope]
+
+    recipes = ["baseline", "anomaly", "anomaly(features=tfidf)", "ref:tfidf_lr"]
+    case = case_summary(Results(), recipes, "spam")
+    assert case["anomaly"]["rare_recall_mean"] == 0.6 and case["anomaly"]["rare_pr_auc_mean"] == 0.5
+    assert case["best_recipe"] == "anomaly" and case["rare_class"] == "spam"
+    text = case_section("sms_spam_1pct", {**case, "rows": 10, "classes": 2, "rare_share": 0.01, "split": "x"})
+    assert "| `anomaly` ★ | 0.720 ± 0.028 | 0.600 ± 0.141 |" in text
+    assert ("Chosen by validation macro-F1 among the anomaly variants: `anomaly` — test macro-F1 0.720, above "
+            "`baseline` (0.470) and below TF-IDF + LR (0.910); the rare class's PR-AUC 0.500, above `baseline` "
+            "(0.200) and below TF-IDF + LR (0.900)") in text
+    assert "The best anomaly variant on test, `anomaly(features=tfidf)` (macro-F1 0.790)" in text

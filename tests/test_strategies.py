@@ -268,6 +268,31 @@ def test_threshold_offsets_are_tuned_on_validation_and_change_decisions(strategy
     assert not np.array_equal(out.y_pred, baseline[0].y_pred)
 
 
+def test_anomaly_on_the_lstms_features_flags_the_rare_class_against_the_merged_rest(setup, strategy_run):
+    """One rare class against the rest (merge first): the detector reads the sentence representation of a
+    network trained as the baseline is, learned from the normal rows only, and the stored detector predicts
+    what the run decided (the Predict page's path)."""
+    from sklearn.metrics import roc_auc_score
+
+    from core.jobs.predict_service import RecipeModel, SeedModel, predict_recipe
+    from core.runs.anomaly import NoveltyScorer
+    from core.runs.decision_rules import Decision
+    from core.runs.heads import Head
+
+    out, ev = strategy_run('merge(mapping={"ok":"rest","good":"rest"})+anomaly')
+    scorer = out.fitted.model
+    assert out.classes == ("bad", "rest") and scorer.rare == 0 and scorer.features == "lstm"
+    assert out.fitted.history and out.trained_samples > 0  # a network was trained, epoch by epoch
+    assert scorer.estimator[-1].n_features_in_ == 8  # the 8-unit LSTM's sentence representation
+    assert roc_auc_score(out.test.y == 0, out.test.proba[:, 0]) >= 0.75
+    assert np.allclose(out.test.proba.sum(axis=1), 1.0)
+    seed = SeedModel(scorer.network, out.encoder, Head.from_json(out.head.to_json()),
+                     Decision.from_json(out.decision.to_json()),
+                     NoveltyScorer.from_bytes(scorer.to_bytes(), network=scorer.network))
+    answer = predict_recipe(RecipeModel("anomaly", out.classes, [seed]), [setup[0].texts[r] for r in out.test_rows])
+    assert answer["predicted"] == [out.classes[c] for c in out.y_pred]
+
+
 def test_merge_maps_every_label_and_keeps_counts(setup, strategy_run):
     out, _ = strategy_run('merge(mapping={"bad":"bad+ok","ok":"bad+ok"})')
     data, split, _ = setup

@@ -54,6 +54,18 @@ def validate_mapping(mapping: Mapping[str, str], classes: Sequence[str], *, ordi
     return full
 
 
+def one_against_rest(classes: Sequence[str], counts: Sequence[int], *, ordinal: bool) -> tuple[str, dict[str, str]]:
+    """A class to single out against all the others merged into one group, and that merge's mapping: the
+    smallest class (ties: the first), or — ordinal labels merge only neighbours — the smaller end of the scale
+    when the smallest class lies inside it. The group is called "other" (unless a class already is)."""
+    classes = list(classes)
+    flagged = classes[int(np.argmin(counts))]
+    if ordinal and flagged not in (classes[0], classes[-1]):
+        flagged = min((classes[0], classes[-1]), key=lambda c: counts[classes.index(c)])
+    group = next(g for g in ("other", "other classes", "rest") if g not in classes)
+    return flagged, {c: group for c in classes if c != flagged}
+
+
 def _index_map(classes: Sequence[str], mapping: Mapping[str, str]) -> tuple[np.ndarray, tuple[str, ...]]:
     """For each original class index, its merged class index."""
     full = _complete(mapping, classes)

@@ -14,6 +14,7 @@ of the settings' test and validation shares.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from core.data.dataset import (
     duplicate_key,
     repeats_of_test,
 )
+from core.data.label_mapping import one_against_rest
 from core.settings import get_settings
 
 # Keras' DEFAULT_STRIP_REGEX (``,-\.`` is the range , - .): every ASCII punctuation mark.
@@ -42,6 +44,9 @@ _TOKEN_REGEX = r"[^ \t\n\r\f\v]+"
 _TOKEN_CHAR_REGEX = r"[^ \t\n\r\f\v!-/:-@\[-`{-~]"
 MAX_CONFLICTS_LISTED = 50
 DROPPED_COLUMN = "left out (repeat a test text)"
+# A class under this share of the rows is extreme imbalance: the profile suggests anomaly detection and tuned
+# thresholds next to the usual strategies (fraud-like problems, a rare class under 1–2% of the rows).
+EXTREME_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,20 @@ class Profile:
     n_conflicting_duplicates: int  # all normalised texts seen with more than one label
     examples: Mapping[str, tuple[str, ...]]  # class -> a seeded sample of its texts
     parts: PartCounts  # rows of each class in train / validation / test
+
+    @property
+    def learning_shares(self) -> tuple[float, ...]:
+        """Each class's share of the rows a model learns and is tuned on: every row, or, where a split column
+        fixes the test rows, the rows outside them (its test rows may keep another balance)."""
+        if not self.parts.fixed:
+            return self.class_shares
+        rows = np.asarray(self.parts.train) + np.asarray(self.parts.validation)
+        return tuple(float(r / rows.sum()) if rows.sum() else 0.0 for r in rows)
+
+    @property
+    def extreme_classes(self) -> tuple[str, ...]:
+        """The classes under ``EXTREME_SHARE`` of the rows a model learns from, in label order."""
+        return tuple(c for c, share in zip(self.classes, self.learning_shares) if share < EXTREME_SHARE)
 
 
 def token_lengths(texts: Iterable[str]) -> np.ndarray:
@@ -385,6 +404,40 @@ def _parts_lines(p: Profile) -> list[str]:
     return lines + [parts_note(p)]
 
 
+def extreme_imbalance_in_words(p: Profile) -> str | None:
+    """Extreme imbalance (a class under ``EXTREME_SHARE`` of the rows) and what to try for it — tuned thresholds
+    and anomaly detection, next to the usual strategies — in one paragraph; None without it."""
+    rare = p.extreme_classes
+    if not rare:
+        return None
+    share = {c: p.learning_shares[p.classes.index(c)] for c in rare}
+    rows = "the training rows (outside the split column's test rows)" if p.parts.fixed else "the rows"
+    said = (f'class "{rare[0]}" is {share[rare[0]]:.1%} of {rows}, under {EXTREME_SHARE:.0%}' if len(rare) == 1
+            else "classes " + ", ".join(f'"{c}" ({share[c]:.1%}{f" of {rows}" * (c == rare[0])})' for c in rare[:-1])
+            + f' and "{rare[-1]}" ({share[rare[-1]]:.1%}), each under {EXTREME_SHARE:.0%}')
+    usual = ("Next to the usual strategies (class weights, resampling, focal or logit-adjusted losses), try tuned "
+             "thresholds")
+    if len(p.classes) == 2:
+        normal = next(c for c in p.classes if c != rare[0])
+        tips = (f"{usual} — `threshold(objective=class_recall)`, the rare class's recall at a precision floor — and "
+                f'anomaly detection — `anomaly`, which learns what "{normal}" looks like and flags the texts that do '
+                "not fit it.")
+    else:
+        target = min(rare, key=lambda c: p.class_counts[p.classes.index(c)])
+        written = target if re.fullmatch(r"[\w.-]+", target) else json.dumps(target, ensure_ascii=False)
+        tips = f"{usual} — `threshold(objective=class_recall,target_class={written})` —"
+        flagged, mapping = one_against_rest(p.classes, p.class_counts, ordinal=p.ordinal)
+        if flagged in rare:
+            tips += (f" and anomaly detection of one class against the rest — "
+                     f"`merge(mapping={json.dumps(mapping, separators=(',', ':'), ensure_ascii=False)})+anomaly` "
+                     f'learns what every class but "{flagged}" looks like and flags the texts that do not fit.')
+        else:
+            tips += (" and anomaly detection, which flags one class against all the others merged: on this ordinal "
+                     f'scale only an end class can stand alone (merges join neighbours), and "{target}" is not one.')
+    return (f"Extreme imbalance: {said}. {tips} With this few rows of a class its "
+            "scores vary from seed to seed: run 5 seeds or more.")
+
+
 def format_profile(p: Profile) -> str:
     """A plain-text report of a profile, for the command line."""
     kind = "ordinal classes, low to high" if p.ordinal else "classes"
@@ -392,6 +445,7 @@ def format_profile(p: Profile) -> str:
         f"{p.name}: {p.n_rows:,} rows, {len(p.classes)} {kind}",
         f"Imbalance ratio (largest / smallest class): {p.imbalance_ratio:,.1f}",
         f"Normalised entropy of class shares: {p.normalised_entropy:.3f} (1 = balanced)",
+        *([extreme] if (extreme := extreme_imbalance_in_words(p)) else []),
         f"Exact duplicates (case and spacing ignored): {_count(p.n_exact_duplicates, 'row')} repeating an "
         "earlier text",
         f"Conflicting duplicates: {_count(p.n_conflicting_duplicates, 'text')} with more than one label",

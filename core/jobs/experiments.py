@@ -21,6 +21,7 @@ from core.jobs.store import Store
 from core.runs.pipeline import check_label_type
 from core.runs.references import ALWAYS, REFERENCES, is_reference
 from core.settings import ENV_PREFIX, TrainSettings, get_settings, refuse_when_read_only
+from core.strategies.base import LabelSet
 from core.strategies.recipe import BASELINE, Recipe, expand, parse_recipe
 from core.strategies.registry import build
 from core.strategies.sweeps import (
@@ -208,6 +209,24 @@ def expand_sweeps(spec: ExperimentSpec) -> ExperimentSpec:
     return expanded
 
 
+def label_problems(recipes, labels: LabelSet) -> list[str]:
+    """Why each recipe that cannot take the dataset's ``labels`` cannot (``Strategy.check_labels``, after the
+    recipe's own merges), one sentence per recipe saying what to do; none when every recipe can. The
+    Experiment page shows them before submit; ``validate`` refuses the first."""
+    problems = []
+    for recipe in recipes:
+        try:
+            strategies = build(split_settings(recipe, TrainSettings())[0])
+            merged = labels
+            for strategy in strategies:
+                merged = strategy.relabelled(merged)
+            for strategy in strategies:
+                strategy.check_labels(merged)
+        except InputError as exc:
+            problems.append(f"{recipe}: {exc}" if not str(exc).startswith(recipe) else str(exc))
+    return problems
+
+
 def validate(store: Store, spec: ExperimentSpec) -> ExperimentSpec:
     """Check recipes against the registry and the dataset's label type; expand
     sweeps, put the baseline first and drop duplicates."""
@@ -223,6 +242,9 @@ def validate(store: Store, spec: ExperimentSpec) -> ExperimentSpec:
         check_label_type(strategies, _LabelType(bool(data_info["ordinal"]), bool(data_info["has_target"])))
         for strategy in strategies:
             strategy.check()
+    labels = LabelSet(tuple(data_info["classes"]), store.class_counts(spec.dataset_id), bool(data_info["ordinal"]))
+    if problems := label_problems(spec.recipes, labels):
+        raise InputError(problems[0])
     unknown = [r for r in spec.references if r not in REFERENCES]
     if unknown:
         raise InputError(f"unknown reference {', '.join(unknown)}; known: {', '.join(REFERENCES)}.")

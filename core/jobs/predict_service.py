@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from core.errors import InputError
-from core.jobs.predictions import BUNDLE_FORMAT, recipe_runs
+from core.jobs.predictions import BUNDLE_FILES, BUNDLE_FORMAT, DETECTOR_FILE, OPTIONAL_FILES, recipe_runs
 from core.jobs.processes import die_with_parent
 from core.jobs.store import Store
 from core.runs.decision_rules import Decision
@@ -31,10 +31,11 @@ PREDICT_IDLE_EXIT_S = 120.0
 
 @dataclass
 class SeedModel:
-    model: object
+    model: object  # the Keras network (None: an anomaly run on TF-IDF features has none)
     encoder: object
     head: Head
     decision: Decision
+    detector: object = None  # an anomaly run's NoveltyScorer (core.runs.anomaly), reading ``model``'s features
 
 
 @dataclass
@@ -52,18 +53,37 @@ def _load_seed(folder: Path) -> tuple[SeedModel, dict]:
     from core.keras.text import Encoder
 
     result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
-    model = load_model(folder / "model.keras")
+    model = load_model(folder / "model.keras") if (folder / "model.keras").exists() else None
+    detector = None
+    if (folder / DETECTOR_FILE).exists():
+        from core.runs.anomaly import NoveltyScorer
+
+        detector = NoveltyScorer.from_bytes((folder / DETECTOR_FILE).read_bytes(), network=model)
     encoder = Encoder.from_json(json.loads((folder / "encoder.json").read_text(encoding="utf-8")))
-    return SeedModel(model, encoder, Head.from_json(result["head"]), Decision.from_json(result["decision"])), result
+    return SeedModel(model, encoder, Head.from_json(result["head"]), Decision.from_json(result["decision"]),
+                     detector), result
+
+
+def seed_scores(seed: SeedModel, texts: Sequence[str]) -> np.ndarray:
+    """One seed model's raw head outputs for ``texts``: its network's, or its novelty detector's on the
+    network's sentence features (or on TF-IDF)."""
+    from core.keras.models import features_of
+    from core.keras.text import predict_scores
+
+    def network_scores(network, chosen: Sequence[str]) -> np.ndarray:
+        return predict_scores(network, seed.encoder.encode(list(chosen)), max_len=seed.encoder.max_len)
+
+    if seed.detector is not None:
+        return seed.detector.text_scores(list(texts), lambda network, chosen: network_scores(features_of(network),
+                                                                                              chosen))
+    return network_scores(seed.model, texts)
 
 
 def predict_recipe(recipe: RecipeModel, texts: Sequence[str]) -> dict:
     """Mean probabilities over seed models, and the decided class per text."""
-    from core.keras.text import predict_scores
-
     probas, raws = [], []
     for seed in recipe.seeds:
-        scores = predict_scores(seed.model, seed.encoder.encode(list(texts)), max_len=seed.encoder.max_len)
+        scores = seed_scores(seed, texts)
         probas.append(seed.head.proba(scores))
         raws.append(seed.head.raw(scores))
     proba = np.mean(probas, axis=0)
@@ -101,8 +121,11 @@ def load_bundle(path: str | os.PathLike) -> RecipeModel:
         for entry in manifest["seeds"]:
             folder = Path(tmp) / f"seed_{int(entry['seed'])}"  # never a path taken from the file
             folder.mkdir()
-            for name in ("model.keras", "encoder.json", "result.json"):
-                (folder / name).write_bytes(zf.read(f"{entry['folder']}/{name}"))
+            for name in BUNDLE_FILES:
+                member = f"{entry['folder']}/{name}"
+                if name in OPTIONAL_FILES and member not in zf.namelist():
+                    continue
+                (folder / name).write_bytes(zf.read(member))
             seeds.append(_load_seed(folder)[0])
         first = manifest["seeds"][0]
         return RecipeModel(manifest["recipe"], tuple(first["classes"]), seeds, first.get("merge_map"))

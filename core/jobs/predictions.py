@@ -18,6 +18,10 @@ from core.jobs.store import RunRow, Status, Store
 from core.runs.references import is_reference
 
 BUNDLE_FORMAT = "imbalance-lab-bundle/1"
+DETECTOR_FILE = "detector.pkl"  # an anomaly run's novelty detector (core.runs.anomaly)
+# A seed's files in a bundle: an anomaly run on TF-IDF features has no network, and only anomaly runs a detector.
+BUNDLE_FILES = ("model.keras", "encoder.json", "result.json", DETECTOR_FILE)
+OPTIONAL_FILES = frozenset({"model.keras", DETECTOR_FILE})
 
 
 def recipe_runs(store: Store, experiment_id: int, recipe: str) -> list[RunRow]:
@@ -42,8 +46,9 @@ def export_bundle(store: Store, experiment_id: int, recipe: str, destination: st
             folder = store.path_inside(run.result_dir)
             result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
             prefix = f"seed_{run.seed}"
-            zf.write(folder / "model.keras", f"{prefix}/model.keras")
-            zf.write(folder / "encoder.json", f"{prefix}/encoder.json")
+            for name in BUNDLE_FILES:
+                if name != "result.json" and (name not in OPTIONAL_FILES or (folder / name).exists()):
+                    zf.write(folder / name, f"{prefix}/{name}")
             zf.writestr(f"{prefix}/result.json", json.dumps({k: result.get(k) for k in (
                 "recipe", "seed", "classes", "head", "decision", "merge_map", "versions")}))
             manifest["seeds"].append({"seed": run.seed, "folder": prefix, "classes": result["classes"],

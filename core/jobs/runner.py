@@ -97,6 +97,8 @@ def write_result(store: Store, run_id: int, result: RunResult) -> None:
             (stage / "model.keras").write_bytes(result.model)
         elif result.model_from is not None:  # decided on an earlier run's model: the same file, linked
             _link(store.path_inside(result.model_from) / "model.keras", stage / "model.keras")
+        if result.detector is not None:
+            (stage / "detector.pkl").write_bytes(result.detector)
         if result.augmented:
             import pandas as pd
 

@@ -164,6 +164,13 @@ class Store(QueueTables):
             warnings=tuple(info["meta"].get("warnings", ())),
         )
 
+    def class_counts(self, dataset_id: str) -> tuple[int, ...]:
+        """Rows of each class of a stored dataset, in label order (reads its label column only)."""
+        classes = self.dataset_info(dataset_id)["classes"]
+        labels = pd.read_parquet(self.root / "datasets" / f"{dataset_id}.parquet", columns=["label"])["label"]
+        counts = labels.astype(str).value_counts()
+        return tuple(int(counts.get(c, 0)) for c in classes)
+
     def rename_dataset(self, dataset_id: str, name: str) -> str:
         """Give a stored dataset a new name (what pickers and reports show); returns the name as stored."""
         refuse_when_read_only("renaming a dataset")

@@ -65,6 +65,7 @@ class RunResult:
     history: list[dict] | None = None
     encoder: dict | None = None
     model: bytes | None = None  # the saved model.keras file
+    detector: bytes | None = None  # detector.pkl: an anomaly run's novelty detector (core.runs.anomaly)
     augmented: list[dict] | None = None  # generated training texts, when a strategy made some
     model_from: str | None = None  # no ``model``: link the model file of this result folder (workspace-relative)
 

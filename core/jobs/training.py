@@ -47,6 +47,18 @@ def _model_bytes(model) -> bytes:
         return path.read_bytes()
 
 
+def _stored_models(model) -> dict[str, bytes | None]:
+    """What a run's fitted model is stored as: a Keras network as model.keras; a novelty detector
+    (``core.runs.anomaly.NoveltyScorer``) as detector.pkl, beside the network whose features it reads (none
+    for TF-IDF features)."""
+    from core.runs.anomaly import NoveltyScorer
+
+    if isinstance(model, NoveltyScorer):
+        return {"model": None if model.network is None else _model_bytes(model.network),
+                "detector": model.to_bytes()}
+    return {"model": _model_bytes(model)}
+
+
 def train_run(task: RunTask, *, report: Callable[[dict], None] | None = None,
               should_stop: Callable[[], bool] = lambda: False) -> RunResult:
     """Train and evaluate one run. Raises ``Cancelled`` when ``should_stop``
@@ -120,7 +132,7 @@ def _train_lstm(task: RunTask, summary: dict, trainer, report, should_stop) -> t
                                     validation_rows=split.validation if softmax else None,
                                     validation_proba=out.validation.proba if softmax else None),
                        history=out.fitted.history, encoder=out.encoder.to_json(),
-                       model=_model_bytes(out.fitted.model), augmented=out.artifacts.get("augmented"))
+                       augmented=out.artifacts.get("augmented"), **_stored_models(out.fitted.model))
     return result, summary
 
 

@@ -112,6 +112,16 @@ def feature_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs[0], model.get_layer("features").output)
 
 
+def features_of(model: keras.Model) -> keras.Model:
+    """``feature_model(model)``, made once and kept on ``model`` (its traced inference function with it), for
+    a model whose features are read more than once (the validation, test and prediction rows of a detector)."""
+    kept = getattr(model, "_lab_features", None)
+    if kept is None:
+        kept = feature_model(model)
+        object.__setattr__(model, "_lab_features", kept)  # past Keras's attribute tracking
+    return kept
+
+
 @keras.saving.register_keras_serializable(package="imbalance_lab")
 class SoftVote(layers.Layer):
     """Weighted soft vote of member outputs. For softmax heads it averages

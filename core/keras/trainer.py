@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from core.keras import text, train
-from core.keras.models import feature_model, head_layers, soft_vote
+from core.keras.models import feature_model, features_of, head_layers, soft_vote
 from core.runs.types import Fitted, Outputs, RunContext, TrainingSet
 
 
@@ -49,6 +49,9 @@ class KerasTrainer:
 
     def training_features(self, ctx: RunContext, model: keras.Model, train_set: TrainingSet) -> np.ndarray:
         return self.training_scores(ctx, feature_model(model), train_set)
+
+    def features(self, ctx: RunContext, model: keras.Model, rows: np.ndarray) -> np.ndarray:
+        return text.predict_scores(features_of(model), train.encode_rows(ctx, rows), max_len=ctx.encoder.max_len)
 
     def retrain_head(self, ctx: RunContext, base: Fitted, features: np.ndarray, y: np.ndarray, *,
                      epochs: int) -> keras.Model:

@@ -28,6 +28,7 @@ from core.runs.types import (
     Outputs,
     ProgressSink,
     RunContext,
+    RowScorer,
     RunOutput,
     Trainer,
     TrainingSet,
@@ -83,8 +84,8 @@ def run_recipe(data: LabeledTexts, split: Split, recipe: Sequence, settings: Tra
         fitted = trainer.fit(ctx, train_set)
     fit_seconds = time.perf_counter() - started
 
-    validation = trainer.outputs(ctx, fitted.model, split.validation)
-    test = trainer.outputs(ctx, fitted.model, split.test)
+    validation = _outputs(ctx, fitted.model, split.validation)
+    test = _outputs(ctx, fitted.model, split.test)
     decided = decide(recipe, ctx, validation, test)
     return RunOutput(
         classes=ctx.data.classes, test_rows=split.test, test=test, y_pred=decided.y_pred,
@@ -118,6 +119,15 @@ def decide(recipe: Sequence, ctx: RunContext, validation: Outputs, test: Outputs
             else decision.apply(validation.proba, validation.raw)
         validation_f1 = macro_f1(validation.y, validation_pred)
     return Decided(decision, decision.apply(test.proba, test.raw), validation_f1)
+
+
+def _outputs(ctx: RunContext, model, rows: np.ndarray) -> Outputs:
+    """``model``'s outputs on the dataset's ``rows``: a Keras network's through the trainer, a ``RowScorer``'s
+    (a novelty detector) from its own scores, turned into probabilities by the head alike."""
+    if isinstance(model, RowScorer):
+        scores = model.row_scores(ctx, rows)
+        return Outputs(ctx.head.proba(scores), ctx.head.raw(scores), ctx.data.y[rows])
+    return ctx.trainer.outputs(ctx, model, rows)
 
 
 def _tuned_decision(recipe, ctx: RunContext, validation: Outputs):

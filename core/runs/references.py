@@ -17,38 +17,40 @@ REFERENCE_PREFIX = "ref:"
 ALWAYS = ("ref:majority", "ref:stratified", "ref:tfidf_lr")
 
 
-def _tfidf(**kwargs):
-    return TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=200_000, **kwargs)
+def tfidf_vectorizer() -> TfidfVectorizer:
+    """The references' TF-IDF features (1–2-grams, sublinear term frequency, rows of unit length); the
+    ``anomaly`` strategy's TF-IDF features too."""
+    return TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=200_000)
 
 
 def _tfidf_lr(seed: int):
-    return make_pipeline(_tfidf(), LogisticRegression(class_weight="balanced", max_iter=2000, C=4.0))
+    return make_pipeline(tfidf_vectorizer(), LogisticRegression(class_weight="balanced", max_iter=2000, C=4.0))
 
 
 def _tfidf_smote(seed: int):
     from imblearn.over_sampling import SMOTE
     from imblearn.pipeline import make_pipeline as imb_pipeline
 
-    return imb_pipeline(_tfidf(), SMOTE(random_state=seed, k_neighbors=3), LogisticRegression(max_iter=2000, C=4.0))
+    return imb_pipeline(tfidf_vectorizer(), SMOTE(random_state=seed, k_neighbors=3), LogisticRegression(max_iter=2000, C=4.0))
 
 
 def _balanced_bagging(seed: int):
     from imblearn.ensemble import BalancedBaggingClassifier
 
-    return make_pipeline(_tfidf(), BalancedBaggingClassifier(estimator=LogisticRegression(max_iter=1000, C=4.0),
+    return make_pipeline(tfidf_vectorizer(), BalancedBaggingClassifier(estimator=LogisticRegression(max_iter=1000, C=4.0),
                                                              n_estimators=10, random_state=seed))
 
 
 def _easy_ensemble(seed: int):
     from imblearn.ensemble import EasyEnsembleClassifier
 
-    return make_pipeline(_tfidf(), EasyEnsembleClassifier(n_estimators=10, random_state=seed))
+    return make_pipeline(tfidf_vectorizer(), EasyEnsembleClassifier(n_estimators=10, random_state=seed))
 
 
 def _rusboost(seed: int):
     from imblearn.ensemble import RUSBoostClassifier
 
-    return make_pipeline(_tfidf(), RUSBoostClassifier(n_estimators=50, random_state=seed))
+    return make_pipeline(tfidf_vectorizer(), RUSBoostClassifier(n_estimators=50, random_state=seed))
 
 
 @dataclass(frozen=True)

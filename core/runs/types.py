@@ -8,7 +8,7 @@ TensorFlow-free: pages, the strategy listing and the job queue import it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -91,11 +91,23 @@ class Trainer(Protocol):
     def training_features(self, ctx: "RunContext", model: Any, train_set: "TrainingSet") -> np.ndarray:
         """Sentence representations (the layer named ``features``) of every row of ``train_set``."""
 
+    def features(self, ctx: "RunContext", model: Any, rows: np.ndarray) -> np.ndarray:
+        """Sentence representations (the layer named ``features``) of the dataset's ``rows``."""
+
     def retrain_head(self, ctx: "RunContext", base: "Fitted", features: np.ndarray, y: np.ndarray, *,
                      epochs: int) -> Any:
         """A new output layer fitted on (features, y), joined to ``base``'s encoder."""
 
     def soft_vote(self, ctx: "RunContext", fits: Sequence["Fitted"], member_weights: Sequence[float]) -> Any: ...
+
+
+@runtime_checkable
+class RowScorer(Protocol):
+    """A fitted model that is not one Keras network (``core.runs.anomaly.NoveltyScorer``: a novelty detector
+    on sentence features): it gives the raw head outputs of the dataset's ``rows`` itself, reaching
+    ``ctx.trainer`` for whatever needs Keras."""
+
+    def row_scores(self, ctx: "RunContext", rows: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -150,7 +162,7 @@ class Outputs:
 
 @dataclass
 class Fitted:
-    model: Any  # keras.Model from token ids to raw head outputs
+    model: Any  # keras.Model from token ids to raw head outputs, or a RowScorer
     history: list[dict]
     info: dict = field(default_factory=dict)
 

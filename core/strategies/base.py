@@ -78,6 +78,21 @@ class Param:
         return value
 
 
+@dataclass(frozen=True)
+class LabelSet:
+    """The classes a recipe trains on and the dataset's rows of each: what ``Strategy.check_labels`` judges
+    when an experiment is submitted (after the recipe's merges, ``Strategy.relabelled``)."""
+
+    classes: tuple[str, ...]
+    counts: tuple[int, ...]
+    ordinal: bool = False
+
+    @property
+    def smallest(self) -> str:
+        """The class with the fewest rows (ties: the first in label order)."""
+        return self.classes[int(np.argmin(self.counts))]
+
+
 class Strategy:
     """Base class; subclasses set the class attributes and override hooks."""
 
@@ -127,6 +142,19 @@ class Strategy:
     def check(self) -> None:
         """Raise InputError if this strategy cannot run on this machine (called
         when an experiment is submitted, so the user hears it at once)."""
+
+    def relabelled(self, labels: LabelSet) -> LabelSet:
+        """The label set after this strategy's ``relabel`` (merges), for the checks at submit."""
+        return labels
+
+    def check_labels(self, labels: LabelSet) -> None:
+        """Raise InputError, saying what to do, if this strategy cannot take the recipe's ``labels`` (called
+        when an experiment is submitted, with the dataset's classes after the recipe's merges)."""
+
+    def time_factor(self) -> float:
+        """Training time of a run relative to the baseline's, per training row (``cost``, unless the
+        parameter values change it), for the time estimate."""
+        return self.cost
 
     def files(self) -> tuple[str, ...]:
         """Files on the worker's machine that a run of this strategy reads, as the user gave their paths: an

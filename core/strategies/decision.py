@@ -20,6 +20,11 @@ class Threshold(Strategy):
     uses = frozenset({"decide"})
     version = 2  # 2: the run's validation macro-F1 is cross-fitted (each half scored by the rule tuned on the other)
 
+    def check_labels(self, labels):
+        if self["objective"] == "class_recall" and self["target_class"] and self["target_class"] not in labels.classes:
+            raise InputError(f"threshold(target_class=…): {self['target_class']!r} is not a class; "
+                             f"the classes are {', '.join(labels.classes)}.")
+
     def decide(self, ctx, validation):
         import numpy as np
 

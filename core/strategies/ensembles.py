@@ -28,6 +28,9 @@ class EasyEnsemble(Strategy):
     softmax_only = True
     cost = 2.5
 
+    def time_factor(self) -> float:
+        return self.cost * self["members"] / 2.5
+
     def fit(self, ctx, train):
         fits = []
         positions = np.arange(len(train)).reshape(-1, 1)
@@ -48,6 +51,9 @@ class Boosting(Strategy):
     uses = frozenset({"fit"})
     softmax_only = True
     cost = 3.0
+
+    def time_factor(self) -> float:
+        return self.cost * self["rounds"] / 3.0
 
     def fit(self, ctx, train):
         weights = np.ones(len(train)) if train.weights is None else train.weights.astype(float)

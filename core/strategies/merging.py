@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from core.data.label_mapping import apply_mapping, validate_mapping
-from core.strategies.base import Param, Strategy
+from core.strategies.base import LabelSet, Param, Strategy
 
 
 class Merge(Strategy):
@@ -19,9 +21,17 @@ class Merge(Strategy):
     params = (Param("mapping", "json", {}, 'Class → group name, e.g. {"1": "low", "2": "low"}.', label="Class → group"),)
     uses = frozenset({"labels"})
 
+    def _mapping(self, classes, ordinal: bool) -> dict[str, str]:
+        return validate_mapping({str(k): str(v) for k, v in self["mapping"].items()}, classes, ordinal=ordinal)
+
     def relabel(self, ctx):
-        mapping = validate_mapping({str(k): str(v) for k, v in self["mapping"].items()}, ctx.data.classes,
-                                   ordinal=ctx.data.ordinal)
+        mapping = self._mapping(ctx.data.classes, ctx.data.ordinal)
         y, classes = apply_mapping(ctx.data.y, ctx.data.classes, mapping)
         ctx.data = replace(ctx.data, y=y, classes=tuple(classes))
         ctx.merge_map = mapping
+
+    def relabelled(self, labels: LabelSet) -> LabelSet:
+        index, classes = apply_mapping(np.arange(len(labels.classes)), labels.classes,
+                                       self._mapping(labels.classes, labels.ordinal))
+        counts = np.bincount(index, weights=labels.counts, minlength=len(classes)).astype(int)
+        return LabelSet(tuple(classes), tuple(int(c) for c in counts), labels.ordinal)

@@ -16,6 +16,7 @@ from core.strategies.architecture import (
     Stacked,
     Wider,
 )
+from core.strategies.anomaly import Anomaly
 from core.strategies.augmentation import Augment
 from core.strategies.base import Strategy, StrategyInfo
 from core.strategies.decision import Threshold
@@ -41,7 +42,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
         RandomOversample, RandomUndersample, OverUnder, BalancedBatches, Augment,
         FeatureSmote, EasyEnsemble, Boosting,
         Stacked, Bidirectional, DenseHead, Gru, Wider, Pool, PretrainedVectors,
-        OrdinalRegression, Coral, Threshold, Merge,
+        OrdinalRegression, Coral, Threshold, Anomaly, Merge,
     )
 }
 
@@ -103,11 +104,7 @@ def cost(recipe: Recipe | str) -> float:
     """Relative training time of a recipe per training row (baseline = 1)."""
     factor = 1.0
     for s in build(recipe):
-        factor *= s.cost
-        if s.name == "easy_ensemble":
-            factor *= s["members"] / 2.5
-        if s.name == "boosting":
-            factor *= s["rounds"] / 3.0
+        factor *= s.time_factor()
     return factor
 
 
