@@ -25,6 +25,7 @@ from core.jobs.run_views import (
     run_detail,
     run_history,
     run_name,
+    run_notes,
     runs_page,
     runs_table,
     status_counts_line,
@@ -119,6 +120,8 @@ def run_log(experiment_id: int) -> None:
     if writable and run.status.requeueable and st.button("Re-queue this run", key=f"rq.{run.id}"):
         store().requeue(run.id)
         st.rerun()
+    for note in run_notes(store(), run):
+        st.info(plain_markdown(note), icon="ℹ️")
     epochs = epoch_log(run_history(store(), run))
     if epochs.empty:
         st.caption(no_epochs_reason(run))

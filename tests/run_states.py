@@ -40,12 +40,13 @@ def start(store: Store, run_id: int, *, started: float | None = None, pid: int |
 
 
 def finish(store: Store, run_id: int, *, took: float = 30.0, history: list[dict] | None = HISTORY,
-           payload: int = 1000, metrics: dict[tuple[str, str], float] | None = None) -> int:
+           payload: int = 1000, metrics: dict[tuple[str, str], float] | None = None,
+           notes: list[str] | None = None) -> int:
     """Finish a run with a result folder: result.json, history.json and ``payload`` bytes of model; its
-    ``metrics`` ((scope, name) → value) default to a test macro-F1 of 0.5."""
+    ``metrics`` ((scope, name) → value) default to a test macro-F1 of 0.5; ``notes`` are what it noted."""
     start(store, run_id, started=time.time() - took)
     stage = store.staging_dir(run_id)
-    (stage / "result.json").write_text(json.dumps({"run_id": run_id}), encoding="utf-8")
+    (stage / "result.json").write_text(json.dumps({"run_id": run_id, "notes": notes or []}), encoding="utf-8")
     if history is not None:
         (stage / "history.json").write_text(json.dumps(history), encoding="utf-8")
     (stage / "model.keras").write_bytes(b"\0" * payload)

@@ -51,7 +51,8 @@ def test_finished_runs_are_listed_by_recipe_with_the_epochs_they_trained(filled_
 def _mixed_experiment(store: Store) -> dict[str, int]:
     experiment_id = new_experiment(store)
     return {"experiment": experiment_id,
-            "finished": finish(store, add_run(store, experiment_id, "class_weight", 0), took=40),
+            "finished": finish(store, add_run(store, experiment_id, "class_weight", 0), took=40,
+                               notes=["augment: 12 new texts"]),
             "training": start(store, add_run(store, experiment_id, "class_weight", 1), pid=11, progress={
                 "stage": "fit", "epoch": 2, "epochs": 10, "batch": 5, "batches": 10, "loss": 0.5, "eta_s": 80,
                 "history": HISTORY[:1]}),
@@ -89,6 +90,7 @@ def test_the_run_log_shows_each_epoch_of_a_running_or_finished_run_and_a_failed_
     log.set_value(ids["finished"]).run()
     epochs = at.dataframe[-1].value
     assert epochs["epoch"].tolist() == [1, 2] and epochs["validation macro-F1"].tolist() == [0.42, 0.57]
+    assert [i.value for i in at.info] == ["augment: 12 new texts"]  # what the run noted about itself
     at.selectbox(key=f"runs.log.{ids['experiment']}").set_value(ids["preparing"]).run()
     assert "No epoch has ended yet: building the vocabulary." in texts_of(at.caption)
     at.selectbox(key=f"runs.log.{ids['experiment']}").set_value(ids["failed"]).run()

@@ -16,6 +16,7 @@ from core.jobs.run_views import (
     run_detail,
     run_history,
     run_name,
+    run_notes,
     runs_page,
     runs_table,
 )
@@ -128,3 +129,15 @@ def test_the_run_log_opens_on_a_running_run_else_the_last_finished_one(store):
     assert default_run(store.runs(experiment=experiment_id)).id == last != first
     running = start(store, add_run(store, experiment_id, "gru", 1))
     assert default_run(store.runs(experiment=experiment_id)).id == running
+
+
+def test_the_run_log_says_what_a_finished_run_noted_and_a_reused_run_says_the_same(store):
+    experiment_id = new_experiment(store)
+    note = "decided on the model of run 1 (baseline, seed 0): the same training, so it was not trained again"
+    shared = store.run(finish(store, add_run(store, experiment_id, "threshold", 0, fingerprint="same"),
+                              notes=[note, "cancelled"]))
+    assert run_notes(store, shared) == [note]  # the fit loop's own "cancelled" marker is not a user's note
+    reused = store.run(add_run(store, new_experiment(store, "again"), "threshold", 0, fingerprint="same"))
+    assert run_notes(store, reused) == [note]
+    running = store.run(start(store, add_run(store, experiment_id, "baseline", 1), pid=3))
+    assert run_notes(store, running) == []

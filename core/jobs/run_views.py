@@ -124,6 +124,20 @@ def run_history(store: Store, run: RunRow) -> list[dict]:
     return list((run.progress or {}).get("history") or [])
 
 
+def run_notes(store: Store, run: RunRow) -> list[str]:
+    """What a finished run noted about itself in ``result.json`` (its own, or the run's it reused): e.g. that it
+    decided on an earlier run's model, how many words pretrained vectors covered, what augmentation added, or
+    that a sampler generated nothing. These change how its numbers read, so the run log says them."""
+    if run.status is not Status.FINISHED or not run.result_dir:
+        return []
+    path = store.path_inside(run.result_dir) / "result.json"
+    try:
+        notes = json.loads(path.read_text(encoding="utf-8")).get("notes") or []
+    except (OSError, ValueError):
+        return []
+    return [str(note) for note in notes if note and note != "cancelled"]
+
+
 def epoch_log(history: list[dict]) -> pd.DataFrame:
     """One row per epoch: stage (when the run fitted more than one model, e.g.
     an ensemble's members), epoch, loss, validation loss and macro-F1, learning
