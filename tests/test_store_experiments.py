@@ -4,6 +4,8 @@ experiment reuses."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.errors import InputError
@@ -89,3 +91,32 @@ def test_an_archived_experiment_is_left_out_of_the_list_until_restored(store):
     assert store.experiments() == [] and store.experiments(include_archived=True)[0]["archived"] == 1
     store.archive_experiment(experiment_id, archived=False)
     assert [e["id"] for e in store.experiments()] == [experiment_id]
+
+
+def _bytes_on_disk(store) -> int:
+    """The workspace's bytes outside the database, a hard-linked file once."""
+    files = {(p.stat().st_dev, p.stat().st_ino): p.stat().st_size for p in store.root.rglob("*")
+             if p.is_file() and not p.name.startswith("lab.sqlite")}
+    return sum(files.values())
+
+
+def test_a_model_file_linked_by_a_shared_fit_counts_once_and_only_when_every_link_goes(store):
+    first, second = new_experiment(store, "first"), new_experiment(store, "second")
+    base = finish(store, add_run(store, first, "baseline", 0), payload=6000)
+    shared = finish(store, add_run(store, first, "threshold", 0), payload=0)
+    elsewhere = finish(store, add_run(store, second, "threshold", 1), payload=0)
+    model = store.root / "runs" / str(base) / "model.keras"
+    for run in (shared, elsewhere):  # as core.jobs.runner links a shared fit's model
+        (store.root / "runs" / str(run) / "model.keras").unlink()
+        os.link(model, store.root / "runs" / str(run) / "model.keras")
+    # while the second experiment links the model, deleting the first would not free it
+    assert store.experiment_files(first).bytes < 6000
+    second_files = store.experiment_files(second)
+    assert second_files.bytes < 6000  # nor would deleting the second alone
+    before = _bytes_on_disk(store)
+    assert store.delete_experiment(second) == second_files.bytes == before - _bytes_on_disk(store)
+    # now both links are the first experiment's: the model counts, once
+    first_files = store.experiment_files(first)
+    assert 6000 < first_files.bytes < 2 * 6000
+    before = _bytes_on_disk(store)
+    assert store.delete_experiment(first) == first_files.bytes == before - _bytes_on_disk(store)

@@ -68,6 +68,19 @@ def _stored_parts(frame: pd.DataFrame, dataset_id: str) -> np.ndarray | None:
     return None
 
 
+
+def _freed_bytes(files: list[Path]) -> int:
+    """The bytes deleting ``files`` frees. A run that decided on another run's model holds a hard link to that
+    model file (``core.jobs.runner``): such a file counts once, and only when every link to it is deleted."""
+    sizes: dict[tuple[int, int], int] = {}
+    links: dict[tuple[int, int], int] = {}
+    seen: dict[tuple[int, int], int] = {}
+    for path in files:
+        stat = path.stat()
+        key = (stat.st_dev, stat.st_ino)
+        sizes[key], links[key], seen[key] = stat.st_size, stat.st_nlink, seen.get(key, 0) + 1
+    return sum(size for key, size in sizes.items() if seen[key] >= links[key])
+
 class Store(QueueTables):
     """Datasets, experiments, runs, metrics and the job queue in one workspace."""
 
@@ -245,8 +258,8 @@ class Store(QueueTables):
             else:
                 folders.append(path)
         logs = [path for path in (self.run_log_path(row["id"]) for row in rows) if path.is_file()]
-        size = sum(p.stat().st_size for folder in folders for p in folder.rglob("*") if p.is_file())
-        return ExperimentFiles(tuple(folders), tuple(logs), kept, size + sum(p.stat().st_size for p in logs))
+        files = [p for folder in folders for p in folder.rglob("*") if p.is_file()] + logs
+        return ExperimentFiles(tuple(folders), tuple(logs), kept, _freed_bytes(files))
 
     def delete_experiment(self, experiment_id: int) -> int:
         """Delete an experiment: its runs' rows and metrics, its row, and the files of
