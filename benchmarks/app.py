@@ -1,4 +1,4 @@
-"""The real app (``streamlit run app.py``) on a free local port, serving a
+"""The real app (``scripts/serve.py``: ``streamlit run app.py``) on a free local port, serving a
 given workspace, with the worker auto-start off (the benchmark runs its own
 worker)."""
 
@@ -27,7 +27,7 @@ def start_app(workspace: Path, log_dir: Path, timeout_s: float = 90, **env: str)
     """Start the app and wait for ``/_stcore/health``; returns the service and its base URL. ``env`` adds
     settings to the app's environment (e.g. ``IMBALANCE_LAB_READ_ONLY="1"``)."""
     port = free_port()
-    args = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"), "--server.port", str(port),
+    args = [sys.executable, str(REPO_ROOT / "scripts" / "serve.py"), "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--global.developmentMode", "false"]
     app = Service("streamlit", args, child_env(workspace, **env), log_dir / "streamlit.log")

@@ -79,7 +79,7 @@ def main() -> None:
         workspace = Path(tmp) / "workspace"
         dataset_id, experiment_id = train(workspace)
         env = {**os.environ, "IMBALANCE_LAB_WORKSPACE": str(workspace), "IMBALANCE_LAB_NO_AUTOSTART": "1"}
-        app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(PORT),
+        app = subprocess.Popen([sys.executable, "scripts/serve.py", "--server.port", str(PORT),
                                 "--server.headless", "true"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         try:

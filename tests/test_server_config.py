@@ -50,5 +50,5 @@ def test_start_sh_passes_the_cap_the_environment_sets_to_streamlit(tmp_path):
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     args = result.stdout.split("\n")
-    assert args[:4] == ["-m", "streamlit", "run", "app.py"]
+    assert args[:1] == ["scripts/serve.py"]
     assert args[args.index("--server.maxUploadSize") + 1] == "7"
