@@ -22,6 +22,7 @@ from core.jobs.run_views import (
     error_trace,
     no_epochs_reason,
     page_labels,
+    requeue_kinds,
     run_detail,
     run_history,
     run_name,
@@ -137,19 +138,20 @@ def experiment_actions(experiment_id: int) -> None:
     """Cancel, re-queue, archive or delete the whole experiment (each a separate block)."""
     runs = store().runs(experiment=experiment_id)
     active = [r for r in runs if r.status in (Status.QUEUED, Status.RUNNING)]
-    again = [r for r in runs if r.status in (Status.INTERRUPTED, Status.FAILED)]
+    again = [r for r in runs if r.status.requeueable]
     cancel_col, requeue_col, archive_col, delete_col = st.columns(4)
     if active and cancel_col.button(f"Cancel {len(active)} queued or running", key="experiment.cancel"):
         st.success(cancel_words(*store().cancel_experiment(experiment_id)))
-    if again and requeue_col.button(f"Re-queue {len(again)} interrupted/failed", key="experiment.requeue"):
+    if again and requeue_col.button(f"Re-queue {len(again)} {requeue_kinds(again)}", key="experiment.requeue"):
         for r in again:
             store().requeue(r.id)
         st.rerun()
     if archive_col.button("Archive", key="experiment.archive",
-                          help="Hide this experiment from the pickers; its runs and files stay. Restore it under "
-                               "Archived experiments at the bottom of this page."):
-        store().archive_experiment(experiment_id)
-        flash(f"Experiment #{experiment_id} archived.")
+                          help="Hide this experiment from the pickers; its finished runs and files stay, its queued "
+                               "and running runs are cancelled. Restore it under Archived experiments at the bottom "
+                               "of this page (and re-queue them there)."):
+        stopped = store().archive_experiment(experiment_id)
+        flash(f"Experiment #{experiment_id} archived." + (f" {cancel_words(*stopped)}" if any(stopped) else ""))
         st.rerun()
     if delete_col.button("Delete…", key="experiment.delete"):
         st.session_state["runs.delete"] = experiment_id

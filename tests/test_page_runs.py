@@ -134,6 +134,21 @@ def test_cancel_every_run_of_the_experiment(empty_workspace):
     assert all(store.run(ids[k]).cancel_requested for k in ("training", "preparing"))
 
 
+def test_archiving_an_experiment_that_trains_says_what_it_stopped_and_one_button_requeues_them(empty_workspace):
+    store = Store(empty_workspace)
+    ids = _mixed_experiment(store)
+    at = _page()
+    assert at.button(key="experiment.requeue").label == "Re-queue 2 cancelled or failed"
+    at.button(key="experiment.archive").click().run()
+    assert (f"Experiment #{ids['experiment']} archived. 1 queued run cancelled and 2 running runs stop at the "
+            "next batch.") in texts_of(at.success)
+    assert store.run(ids["queued"]).status is Status.CANCELLED
+    at.button(key=f"restore.{ids['experiment']}").click().run()
+    assert at.button(key="experiment.requeue").label == "Re-queue 3 cancelled or failed"
+    at.button(key="experiment.requeue").click().run()
+    assert [store.run(ids[k]).status for k in ("queued", "cancelled", "failed")] == [Status.QUEUED] * 3
+
+
 def test_archive_hides_the_experiment_and_restore_brings_it_back(empty_workspace):
     store = Store(empty_workspace)
     older, newer = new_experiment(store, "older"), new_experiment(store, "newer")

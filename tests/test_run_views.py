@@ -13,6 +13,7 @@ from core.jobs.run_views import (
     delete_question,
     epoch_log,
     page_labels,
+    requeue_kinds,
     run_detail,
     run_history,
     run_name,
@@ -141,3 +142,13 @@ def test_the_run_log_says_what_a_finished_run_noted_and_a_reused_run_says_the_sa
     assert run_notes(store, reused) == [note]
     running = store.run(start(store, add_run(store, experiment_id, "baseline", 1), pid=3))
     assert run_notes(store, running) == []
+
+
+def test_a_bulk_requeue_names_what_ended_the_runs_it_puts_back(store):
+    experiment_id = new_experiment(store)
+    stopped = store.run(cancelled(store, experiment_id, "baseline", 0))
+    lost = store.run(end(store, add_run(store, experiment_id, "baseline", 1), Status.INTERRUPTED, "worker died"))
+    broken = store.run(end(store, add_run(store, experiment_id, "baseline", 2), Status.FAILED, "boom"))
+    assert requeue_kinds([stopped]) == "cancelled"
+    assert requeue_kinds([broken, stopped]) == "cancelled or failed"
+    assert requeue_kinds([lost, broken, stopped]) == "cancelled, interrupted or failed"

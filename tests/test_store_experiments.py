@@ -87,10 +87,23 @@ def test_cancelling_an_experiment_ends_its_queued_runs_and_flags_its_running_one
 
 def test_an_archived_experiment_is_left_out_of_the_list_until_restored(store):
     experiment_id = new_experiment(store)
-    store.archive_experiment(experiment_id)
+    assert store.archive_experiment(experiment_id) == (0, 0)
     assert store.experiments() == [] and store.experiments(include_archived=True)[0]["archived"] == 1
     store.archive_experiment(experiment_id, archived=False)
     assert [e["id"] for e in store.experiments()] == [experiment_id]
+
+
+def test_archiving_cancels_the_experiments_queued_runs_and_stops_its_running_ones(store):
+    experiment_id, other = new_experiment(store), new_experiment(store, "other")
+    queued = [add_run(store, experiment_id, "baseline", seed) for seed in range(2)]
+    running = start(store, add_run(store, experiment_id, "gru", 0), pid=3)
+    done = finish(store, add_run(store, experiment_id, "gru", 1))
+    untouched = add_run(store, other, "baseline", 0)
+    assert store.archive_experiment(experiment_id) == (2, 1)
+    assert [store.run(r).status for r in queued] == [Status.CANCELLED] * 2 and store.run(running).cancel_requested
+    assert store.run(done).status is Status.FINISHED and store.run(untouched).status is Status.QUEUED
+    assert store.archive_experiment(experiment_id, archived=False) == (0, 0)
+    assert [store.run(r).status for r in queued] == [Status.CANCELLED] * 2  # re-queued only when the user asks
 
 
 def _bytes_on_disk(store) -> int:

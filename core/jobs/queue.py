@@ -178,11 +178,15 @@ class QueueTables:
         (they stop at their next batch); returns (cancelled now, flagged)."""
         refuse_when_read_only("cancelling an experiment's runs")
         with self.connect(immediate=True) as db:
-            cancelled = db.execute("UPDATE runs SET status = ?, finished = ? WHERE experiment_id = ? AND status = ?",
-                                   (Status.CANCELLED.value, time.time(), int(experiment_id), Status.QUEUED.value))
-            flagged = db.execute("UPDATE runs SET cancel_requested = 1 WHERE experiment_id = ? AND status = ?",
-                                 (int(experiment_id), Status.RUNNING.value))
-            return cancelled.rowcount, flagged.rowcount
+            return self._cancel_experiment(db, experiment_id)
+
+    @staticmethod
+    def _cancel_experiment(db, experiment_id: int) -> tuple[int, int]:
+        cancelled = db.execute("UPDATE runs SET status = ?, finished = ? WHERE experiment_id = ? AND status = ?",
+                               (Status.CANCELLED.value, time.time(), int(experiment_id), Status.QUEUED.value))
+        flagged = db.execute("UPDATE runs SET cancel_requested = 1 WHERE experiment_id = ? AND status = ?",
+                             (int(experiment_id), Status.RUNNING.value))
+        return cancelled.rowcount, flagged.rowcount
 
     def requeue(self, run_id: int) -> bool:
         """Put an interrupted, failed or cancelled run back in the queue (a user action)."""

@@ -190,6 +190,13 @@ def cancel_words(cancelled: int, flagged: int) -> str:
     return (and_join(said) + ".") if said else "Nothing to cancel: no run is queued or running."
 
 
+def requeue_kinds(runs: list[RunRow]) -> str:
+    """The ended runs a bulk re-queue puts back, by what ended them: "cancelled", "interrupted or failed"."""
+    kinds = [status.value for status in (Status.CANCELLED, Status.INTERRUPTED, Status.FAILED)
+             if any(r.status is status for r in runs)]
+    return (", ".join(kinds[:-1]) + " or " + kinds[-1]) if len(kinds) > 1 else kinds[0]
+
+
 def delete_question(experiment: dict, n_runs: int, files: ExperimentFiles) -> str:
     """The confirmation asked before deleting an experiment, with the space it frees."""
     one = files.kept == 1

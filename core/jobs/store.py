@@ -231,12 +231,15 @@ class Store(QueueTables):
             db.execute("UPDATE experiments SET spec = ? WHERE id = ?",
                        (json.dumps(spec, default=json_default), int(experiment_id)))
 
-    def archive_experiment(self, experiment_id: int, archived: bool = True) -> None:
-        """Hide an experiment from the pickers (``experiments()`` leaves it out), or show it again;
-        its runs and files stay."""
+    def archive_experiment(self, experiment_id: int, archived: bool = True) -> tuple[int, int]:
+        """Hide an experiment from the pickers (``experiments()`` leaves it out), or show it again; its finished
+        runs and files stay. Archiving cancels its queued runs and stops its running ones (hidden, they would
+        take the machine from the experiments in view); returns ``cancel_experiment``'s counts ((0, 0) on a
+        restore). Their re-queue is one button once it is restored."""
         refuse_when_read_only("archiving an experiment")
         with self.connect(immediate=True) as db:
             db.execute("UPDATE experiments SET archived = ? WHERE id = ?", (int(archived), int(experiment_id)))
+            return self._cancel_experiment(db, experiment_id) if archived else (0, 0)
 
     def experiment_files(self, experiment_id: int) -> ExperimentFiles:
         """The files deleting the experiment would remove, and their size: its runs'
