@@ -340,6 +340,9 @@ def cmd_experiment_run(args, settings) -> int:
             raise InputError("give a data file (with --text-col/--label-col) or a .toml spec.")
         table, data = _load(args, settings)
         spec = _spec_from_args(args, store.add_dataset(data, name=table.source), settings)
+    from core.jobs.experiments import validate
+
+    validate(store, spec)  # refused (bad recipe, labels a recipe cannot take) before the plan is printed
     _say_plan(store, spec, settings)
     experiment_id = submit(store, spec)
     n_runs = len(store.runs(experiment=experiment_id))

@@ -327,3 +327,20 @@ def test_an_anomaly_run_is_stored_predicted_and_exported_like_any_run(store, tmp
     assert answer["predicted"][0] == "normal" and answer["proba"][1][1] > answer["proba"][0][1]
     bundle = export_bundle(store, experiment_id, recipe, tmp_path / "anomaly.zip")
     assert predict_recipe(load_bundle(bundle), texts) == answer
+
+
+def test_the_cli_refuses_anomaly_on_three_classes_before_it_plans_or_queues_anything(tmp_path, capsys):
+    from core import cli
+    from core.jobs.store import Store
+    from tests.conftest import make_texts
+
+    texts, labels = make_texts({"a": 12, "b": 20, "c": 30})
+    csv = tmp_path / "reviews.csv"
+    csv.write_text("text,label\n" + "\n".join(f"{t},{y}" for t, y in zip(texts, labels)), encoding="utf-8")
+    args = ["--workspace", str(tmp_path / "ws"), "train", str(csv), "--text-col", "text", "--label-col", "label",
+            "--seeds", "1", "--recipe", "anomaly", "--no-wait"]
+    assert cli.main(args) == cli.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert 'merge them first: merge(mapping={"b":"other","c":"other"})+anomaly' in err
+    assert " runs · about " not in err  # no plan printed for runs that will not exist
+    assert Store(tmp_path / "ws").experiments() == []
