@@ -235,3 +235,22 @@ def test_answer_request_format_and_prediction_tables(filled_copy):
     assert list(wide.columns) == ["text", "baseline", "baseline · p", "class_weight", "class_weight · p"]
     cells = [row[1] for row in csv.reader(io.StringIO(predictions_csv(texts, answer["result"])))]
     assert "'=1+2 fine" in cells and "=1+2 fine" not in cells
+
+
+def test_the_report_shows_each_sweep_as_compare_does_and_no_sweep_section_without_one(tmp_path, filled_report,
+                                                                                       monkeypatch):
+    from core.results import compare
+    from tests.run_states import sweep_experiment
+
+    store = Store(tmp_path / "workspace")
+    monkeypatch.setattr(compare, "pooled_confusions", lambda *_: {})  # made-up runs: scores, no predictions
+    report = build_html_report(store, sweep_experiment(store))
+    section = report[report.index("<h2>Sweeps</h2>"):report.index("<h2>Experiment</h2>")]
+    assert report.index("<h2>Leaderboard</h2>") < report.index("<h2>Sweeps</h2>")
+    assert "<h3>focal(gamma=0.5|1|2)</h3>" in section and section.count('class="plotly-graph-div"') == 1
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>(\d+)</td><td>([^<]*)</td>", section)
+    assert [r[1] for r in rows] == ["focal(gamma=0.5)", "focal(gamma=1.0)", "focal(gamma=2.0)"]
+    # test favours gamma=2, validation gamma=1: both marked, and the note says which to trust
+    assert rows[2][3].endswith("★") and rows[1][3].endswith("◆")
+    assert "Choose on validation" in section
+    assert "<h2>Sweeps</h2>" not in filled_report

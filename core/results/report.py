@@ -145,6 +145,24 @@ class _Figures:
         return f'<div class="figure">{div}</div>'
 
 
+def _sweeps_section(results: ExperimentResults, board: Leaderboard, figure: _Figures) -> str:
+    """Each sweep as Compare shows it, on the leaderboard's ranking metric: the plot against the swept values, the
+    points' table with the best point on test and the point validation chooses marked, and which to trust."""
+    from core.results.figures import sweep_plot
+    from core.results.sweeps import sweep_views
+
+    views = sweep_views(results, board, board.sort_by)
+    if not views:
+        return ""
+    baseline = board.baseline.cells[board.sort_by].mean if board.baseline else None
+    parts = []
+    for view in views:
+        table = view.display()
+        parts += [f"<h3>{_esc(view.source)}</h3>", figure(sweep_plot(view, baseline=baseline)),
+                  _table(list(table.columns), table.values.tolist(), cls="sweep"), f'<p class="note">{_esc(view.note)}</p>']
+    return "<h2>Sweeps</h2>" + "".join(parts)
+
+
 def _spec_section(results: ExperimentResults, info: dict, profile: Profile) -> str:
     spec = results.experiment["spec"]
     split = split_in_words(profile.parts)  # a split column's parts, not the shares it overrides
@@ -235,7 +253,7 @@ th{background:#f5f5f5}
 
 def build_html_report(store: Store, experiment_id: int) -> str:
     """A self-contained HTML report of one experiment: spec, dataset profile,
-    leaderboard with marks, per-class bars, confusion matrices side by side and
+    leaderboard with marks, each sweep's points, per-class bars, confusion matrices side by side and
     a note on statistics. plotly.js is embedded once; nothing is fetched."""
     results = experiment_results(store, experiment_id)
     board = build_leaderboard(results)
@@ -252,6 +270,7 @@ def build_html_report(store: Store, experiment_id: int) -> str:
         f"<p class=\"note\">Generated {_esc(generated)} from workspace results. Dataset {_esc(info['name'])}.</p>",
         _verdict_section(board),
         _leaderboard_section(board),
+        _sweeps_section(results, board, figure),
         _spec_section(results, info, profile),
         _dataset_section(profile, figure),
         _statistics_section(results),
