@@ -8,6 +8,7 @@ from core.data.wording import duration, plural
 from core.errors import InputError
 from core.jobs.estimate import DataShape, estimate, sweeps_in_words
 from core.jobs.executors import estimate_place, where_runs_train
+from core.jobs.lease import live_worker_serves
 from core.jobs.experiments import ExperimentSpec, label_problems, review, submit
 from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
@@ -254,6 +255,8 @@ spec = ExperimentSpec(dataset_id=dataset_id, recipes=tuple(recipes), seeds=int(s
 st.subheader("3. Review and submit")
 planned, found = review(spec)
 problems += found
+serving = live_worker_serves(store(), get_settings().stale_after_s)  # how the running worker trains, if one does
+slots = serving["slots"] if serving and serving.get("executor") == "local" else get_settings().slots
 if planned is not None:  # recipes that cannot take this dataset's classes (e.g. anomaly on more than two)
     problems += label_problems(planned.recipes, LabelSet(tuple(info["classes"]), data_shape(dataset_id).class_counts,
                                                          bool(info["ordinal"])))
@@ -261,15 +264,15 @@ for problem in problems:
     st.error(problem, icon="⚠️")
 if planned is not None and not problems:
     st.write("Recipes: " + ", ".join(f"`{r}`" for r in planned.recipes))
-    guess = estimate(planned, data_shape(dataset_id), slots=get_settings().slots)
+    guess = estimate(planned, data_shape(dataset_id), slots=slots)
     for line in sweeps_in_words(planned, guess):
         st.write(line)
     st.info(f"{guess.runs} runs ({plural(len(planned.recipes), 'recipe')} + "
             f"{plural(len(spec.references), 'reference')} × {plural(int(seeds), 'seed')}) · "
-            f"about {duration(guess.seconds)} {estimate_place(get_settings())}, at most "
-            f"{duration(guess.upper_seconds)} if no run stops early ({guess.slots} runs at a time). One run takes "
-            "about: " + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")
-st.caption(where_runs_train(get_settings()))
+            f"about {duration(guess.seconds)} {estimate_place(get_settings(), serving)}, at most "
+            f"{duration(guess.upper_seconds)} if no run stops early ({plural(guess.slots, 'run')} at a time). "
+            "One run takes about: " + ", ".join(f"`{r}` {duration(s)}" for r, s in guess.seconds_by_recipe.items()) + ".")
+st.caption(where_runs_train(get_settings(), serving))
 if st.button("Submit experiment", type="primary", disabled=bool(problems)):
     try:
         experiment_id = submit(store(), spec)

@@ -143,6 +143,27 @@ def test_the_page_says_where_runs_train(empty_workspace, monkeypatch):
     assert any("at this machine's pace" in i.value for i in at.info)
 
 
+def test_a_running_worker_is_reported_as_it_trains_not_as_the_apps_settings_would(empty_workspace):
+    """A worker started by hand with ``--executor ray`` beside an app set for local runs read "this machine"."""
+    import os
+    import socket
+
+    store = Store(empty_workspace)
+    assert store.take_lease(os.getpid(), socket.gethostname(), stale_after_s=60) is None  # a live, fresh lease
+    store.describe_lease(os.getpid(), {"executor": "ray", "ray_address": "head.example:6379", "slots": 16})
+    at = through_app("pages/experiment.py")
+    assert not at.exception
+    caption = next(c.value for c in at.caption if c.value.startswith("Runs train on"))
+    assert caption.startswith("Runs train on the Ray cluster at `head.example:6379`, one CPU each, up to 16 at a "
+                              f"time (the running worker (pid {os.getpid()}), Ray executor)")
+    assert any("at this machine's pace" in i.value for i in at.info)
+    store.describe_lease(os.getpid(), {"executor": "local", "ray_address": None, "slots": 1})
+    at.run()
+    assert any(c.value == f"Runs train on this machine, 1 at a time (the running worker (pid {os.getpid()}), local "
+                          "executor)." for c in at.caption)
+    assert any("if no run stops early (1 run at a time)" in i.value for i in at.info)  # its slots, in words
+
+
 def test_the_estimate_counts_in_words_with_plurals(empty_workspace):
     """A new user's first form (the baseline alone) read "1 recipes"."""
     at = through_app("pages/experiment.py")

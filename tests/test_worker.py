@@ -32,12 +32,15 @@ from core.jobs.store import Status, Store
 
 
 def test_a_second_worker_on_the_same_workspace_refuses_to_start(tmp_path, workers):
-    from core.jobs.lease import lease_holder
+    from core.jobs.lease import lease_holder, live_worker_serves
 
     store = Store(tmp_path / "ws")
-    first = workers.start(store.root)
+    first = workers.start(store.root, "--slots", "1")
     holder = wait_for(lambda: lease_holder(store, 10.0), 30, "the first worker's lease")
     assert holder == first.pid
+    # it records how it trains, so the app says so rather than what its own settings would start
+    serves = wait_for(lambda: live_worker_serves(store, 10.0), 30, "the worker to say how it trains")
+    assert serves == {"executor": "local", "ray_address": None, "slots": 1, "pid": first.pid}
     second = subprocess.run([sys.executable, "-m", "core", "--workspace", str(store.root), "worker"], cwd=PROJECT,
                             env={**os.environ, **WORKER_ENV}, capture_output=True, text=True, timeout=60)
     assert second.returncode == 2

@@ -121,6 +121,8 @@ def test_a_v0_workspace_is_migrated_on_open_and_keeps_its_rows(v0):
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert after == before
     assert "runs_experiment_recipe" in indexes  # migration 0 -> 1
+    with store.connect() as conn:
+        assert "serves" in {r[1] for r in conn.execute("PRAGMA table_info(worker_lease)")}  # migration 1 -> 2
     assert Store(v0).opened_at_version == SCHEMA_VERSION  # migrated once, not again
 
 

@@ -6,6 +6,7 @@ worker itself (``core.jobs.worker``) is started as its own process."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -29,6 +30,18 @@ def lease_holder(store: Store, stale_after_s: float) -> int | None:
     if row and pid_alive(row["pid"]) and time.time() - row["heartbeat"] < stale_after_s:
         return int(row["pid"])
     return None
+
+
+def live_worker_serves(store: Store, stale_after_s: float) -> dict | None:
+    """How the live worker on this workspace trains (``executor``, ``ray_address``, ``slots``), as it recorded in
+    its lease; None without a live worker, or one that has not said yet (it does once its executor is up)."""
+    row = store.lease()
+    if row is None or lease_holder(store, stale_after_s) is None or not row["serves"]:
+        return None
+    try:
+        return {**json.loads(row["serves"]), "pid": int(row["pid"])}
+    except ValueError:
+        return None
 
 
 def acquire_lease(store: Store, stale_after_s: float) -> None:

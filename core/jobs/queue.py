@@ -214,9 +214,14 @@ class QueueTables:
 
     # ----- the worker lease (policy in core.jobs.lease) -----
     def lease(self) -> sqlite3.Row | None:
-        """The lease row (pid, host, heartbeat, started), or None."""
+        """The lease row (pid, host, heartbeat, started, serves: how its worker trains, JSON), or None."""
         with self.connect() as db:
-            return db.execute("SELECT pid, host, heartbeat, started FROM worker_lease WHERE id = 1").fetchone()
+            return db.execute("SELECT pid, host, heartbeat, started, serves FROM worker_lease WHERE id = 1").fetchone()
+
+    def describe_lease(self, pid: int, serves: dict) -> None:
+        """Record how ``pid``'s worker trains (executor, Ray address, slots) in its lease row."""
+        with self.connect(immediate=True) as db:
+            db.execute("UPDATE worker_lease SET serves = ? WHERE id = 1 AND pid = ?", (json.dumps(serves), pid))
 
     def take_lease(self, pid: int, host: str, *, stale_after_s: float) -> int | None:
         """Write ``pid`` into the lease under the write lock, unless another

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 CREATE TABLE IF NOT EXISTS worker_lease (
     id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL, heartbeat REAL NOT NULL,
-    started REAL NOT NULL
+    started REAL NOT NULL, serves TEXT
 );
 CREATE TABLE IF NOT EXISTS predictions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, request TEXT NOT NULL, status TEXT NOT NULL,
@@ -56,8 +56,17 @@ def _v1_record_version(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS runs_experiment_recipe ON runs(experiment_id, recipe)")
 
 
+def _v2_worker_says_where_runs_train(db: sqlite3.Connection) -> None:
+    """Version 1 → 2: the lease row records how its worker trains (``serves``: executor, Ray address, slots),
+    so the app says where runs train from the running worker, not from its own settings (a worker started by
+    hand with ``--executor ray`` was reported as local). A table created by this version has the column."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(worker_lease)")}
+    if "serves" not in columns:
+        db.execute("ALTER TABLE worker_lease ADD COLUMN serves TEXT")
+
+
 # MIGRATIONS[v] brings a workspace from version v to v + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_record_version,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_record_version, _v2_worker_says_where_runs_train)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

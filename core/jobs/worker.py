@@ -179,7 +179,10 @@ def run_worker(workspace: str | Path | None = None, *, slots: int | None = None,
     try:
         interrupt_orphans(store)
         store.discard_staging()  # nothing runs now: every staging folder is a killed run's leftover
-        worker = Worker(store, settings, make_executor(settings, slots), DatasetCache(store))
+        executor = make_executor(settings, slots)
+        store.describe_lease(os.getpid(), {"executor": settings.executor, "ray_address": settings.ray_address or None,
+                                           "slots": executor.slots})
+        worker = Worker(store, settings, executor, DatasetCache(store))
         _serve(worker, store, until_idle=until_idle, poll_s=poll_s)
     finally:
         if worker is not None:

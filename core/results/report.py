@@ -159,7 +159,8 @@ def _sweeps_section(results: ExperimentResults, board: Leaderboard, figure: _Fig
     for view in views:
         table = view.display()
         parts += [f"<h3>{_esc(view.source)}</h3>", figure(sweep_plot(view, baseline=baseline)),
-                  _table(list(table.columns), table.values.tolist(), cls="sweep"), f'<p class="note">{_esc(view.note)}</p>']
+                  _table(list(table.columns), table.values.tolist(), cls="sweep"),
+                  f'<p class="note">{_esc(view.note)}</p>']
     return "<h2>Sweeps</h2>" + "".join(parts)
 
 
