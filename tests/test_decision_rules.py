@@ -60,3 +60,14 @@ def test_tuned_offsets_raise_the_validation_score_of_a_model_biased_against_a_cl
     decision = tune_offsets(proba, y, score)
     assert decision.values[2] > decision.values[0]
     assert score(y, decision.apply(proba)) > score(y, proba.argmax(axis=1)) + 0.1
+
+
+def test_the_one_macro_f1_is_scikit_learns_on_the_labels_present_even_with_a_class_only_predicted():
+    from core.runs.evaluate import macro_f1
+
+    for y, p in _pairs(6):
+        expected = f1_score(y, p, labels=np.unique(y), average="macro", zero_division=0)
+        assert macro_f1(y, p) == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(macro_f1(np.array([], dtype=int), np.array([], dtype=int)))
+    assert macro_f1([0, 0, 1], [0, 2, 1]) == pytest.approx(f1_score([0, 0, 1], [0, 2, 1], labels=[0, 1],
+                                                                     average="macro", zero_division=0))

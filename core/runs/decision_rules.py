@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from core.runs.evaluate import class_confusion, macro_f1
+
 Objective = Callable[[np.ndarray, np.ndarray], float]
 
 
@@ -39,29 +41,16 @@ class Decision:
         return cls(payload.get("kind", "argmax"), tuple(float(v) for v in payload.get("values", ())))
 
 
-def confusion(y: np.ndarray, p: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts of (true, predicted) class pairs, rows true: one ``bincount``."""
-    return np.bincount(np.asarray(y) * n_classes + np.asarray(p), minlength=n_classes * n_classes).reshape(
-        n_classes, n_classes)
-
-
 def objective(name: str, *, n_classes: int, target_class: int | None = None, precision_floor: float = 0.0) -> Objective:
     """Score to maximise on validation: macro-F1, QWK, or one class's recall
     subject to a precision floor on that class.
 
-    Hand-written from one confusion matrix rather than scikit-learn's metric functions: the tuners call the score
-    hundreds to thousands of times per run (49 offsets × classes × rounds, and again per cross-fitted half), and
-    scikit-learn's input checks made that about 3 s of a threshold run. Each score equals scikit-learn's
-    (``f1_score(labels=present, average="macro")`` — ``core.runs.evaluate.macro_f1`` —, ``cohen_kappa_score``
-    with quadratic weights, ``precision_score`` / ``recall_score``; tests/test_decision_rules.py)."""
+    QWK and recall-at-a-floor are counted from one confusion matrix, as ``macro_f1`` is, rather than with
+    scikit-learn's metric functions: the tuners call the score hundreds to thousands of times per run (49 offsets
+    × classes × rounds, and again per cross-fitted half), and their input checks made that about 3 s of a
+    threshold run. Each equals scikit-learn's (``cohen_kappa_score`` with quadratic weights, ``precision_score``
+    / ``recall_score``; tests/test_decision_rules.py)."""
     if name == "macro_f1":
-        def macro_f1(y: np.ndarray, p: np.ndarray) -> float:
-            if len(y) == 0:
-                return float("nan")
-            m = confusion(y, p, n_classes)
-            true, predicted = m.sum(axis=1), m.sum(axis=0)
-            present = true > 0  # averaged over the classes present in y, as evaluate.macro_f1
-            return float(np.mean(2.0 * np.diag(m)[present] / (true[present] + predicted[present])))
         return macro_f1
     if name == "qwk":
         weights = (np.subtract.outer(np.arange(n_classes), np.arange(n_classes)) ** 2).astype(float)
@@ -69,7 +58,7 @@ def objective(name: str, *, n_classes: int, target_class: int | None = None, pre
         def qwk(y: np.ndarray, p: np.ndarray) -> float:
             if len(set(np.asarray(y).tolist())) <= 1:
                 return 0.0
-            m = confusion(y, p, n_classes).astype(float)
+            m = class_confusion(y, p, n_classes).astype(float)
             expected = np.outer(m.sum(axis=1), m.sum(axis=0)) / m.sum()
             return float(1.0 - np.sum(weights * m) / np.sum(weights * expected))
         return qwk
@@ -77,7 +66,7 @@ def objective(name: str, *, n_classes: int, target_class: int | None = None, pre
         c = 0 if target_class is None else target_class
 
         def recall_at_floor(y: np.ndarray, p: np.ndarray) -> float:
-            m = confusion(y, p, n_classes)
+            m = class_confusion(y, p, n_classes)
             hits, predicted, true = m[c, c], m[:, c].sum(), m[c, :].sum()
             prec = hits / predicted if predicted else 0.0
             rec = hits / true if true else 0.0
