@@ -13,8 +13,8 @@ from pathlib import Path
 
 from benchmarks.processes import Service, child_env, rss_mb
 from core.jobs.experiments import ExperimentSpec, run_fingerprint, submit, validate
+from core.jobs.run_files import load_result
 from core.jobs.store import Status, Store
-from core.results.files import load_result
 from core.runs.references import is_reference
 
 

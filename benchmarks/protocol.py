@@ -33,9 +33,9 @@ from benchmarks.context import Context
 from benchmarks.lab import queue
 from benchmarks.quality import drain, resumable_store
 from core.jobs.experiments import ExperimentSpec, canonical_recipe
+from core.jobs.run_files import load_result
 from core.jobs.store import Status
 from core.results.experiment_results import experiment_results
-from core.results.files import load_result
 from core.runs.lengths import word_counts
 from core.settings import TrainSettings
 

@@ -27,7 +27,7 @@ from core.jobs.records import Status  # noqa: E402
 from core.jobs.store import Store  # noqa: E402
 from core.jobs.worker import run_worker  # noqa: E402
 from core.results.experiment_results import experiment_results  # noqa: E402
-from core.results.files import load_result  # noqa: E402
+from core.jobs.run_files import load_result  # noqa: E402
 from core.runs.references import ALWAYS  # noqa: E402
 from core.strategies.registry import strategy_infos  # noqa: E402
 

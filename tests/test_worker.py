@@ -115,7 +115,7 @@ def test_the_worker_alias_and_auto_start_take_the_workspace_argument(tmp_path, w
 def test_the_worker_trains_a_submitted_experiment_until_idle(tmp_path, workers):
     from core.jobs.experiments import ExperimentSpec, submit
     from core.jobs.lease import lease_holder
-    from core.results.files import load_predictions, load_result
+    from core.jobs.run_files import load_predictions, load_result
     from core.settings import TrainSettings
 
     store = Store(tmp_path / "ws")
@@ -139,7 +139,7 @@ def test_the_worker_trains_a_submitted_experiment_until_idle(tmp_path, workers):
 
 
 def test_a_sigkilled_training_child_is_interrupted_and_can_be_requeued(tmp_path, workers):
-    from core.results.files import load_result
+    from core.jobs.run_files import load_result
 
     store = Store(tmp_path / "ws")
     (victim,) = queue_runs(store, long_data(), ("baseline",), training=dict(LONG_TRAINING, epochs=60, patience=60))

@@ -18,10 +18,10 @@ import pytest
 
 from core.errors import InputError
 from core.jobs.predictions import prediction_result
+from core.jobs.run_files import load_predictions, load_result
 from core.jobs.schema import SCHEMA_VERSION
 from core.jobs.store import Store
 from core.results.experiment_results import experiment_results
-from core.results.files import load_predictions, load_result
 from core.results.leaderboard import build_leaderboard
 from core.results.merge_effects import merge_effect, merge_inputs
 from core.results.report import (

@@ -14,6 +14,7 @@ import pandas as pd
 from core.data.wording import and_join, human_bytes, plural
 from core.jobs.progress import run_activity, run_progress
 from core.jobs.records import RunRow, Status
+from core.jobs.run_files import load_optional_json, load_result
 from core.jobs.store import ExperimentFiles, Store
 from core.runs.references import is_reference
 from core.strategies.recipe import display_order
@@ -118,9 +119,9 @@ def run_history(store: Store, run: RunRow) -> list[dict]:
     one it reused), else the last epochs its progress reported (a running run,
     or one that ended without a result)."""
     if run.status is Status.FINISHED and run.result_dir:
-        path = store.path_inside(run.result_dir) / "history.json"
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))
+        history = load_optional_json(store, run.result_dir, "history")
+        if history is not None:
+            return history
     return list((run.progress or {}).get("history") or [])
 
 
@@ -130,9 +131,8 @@ def run_notes(store: Store, run: RunRow) -> list[str]:
     that a sampler generated nothing. These change how its numbers read, so the run log says them."""
     if run.status is not Status.FINISHED or not run.result_dir:
         return []
-    path = store.path_inside(run.result_dir) / "result.json"
     try:
-        notes = json.loads(path.read_text(encoding="utf-8")).get("notes") or []
+        notes = load_result(store, run.result_dir).get("notes") or []
     except (OSError, ValueError):
         return []
     return [str(note) for note in notes if note and note != "cancelled"]

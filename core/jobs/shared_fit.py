@@ -19,11 +19,11 @@ TensorFlow-free: the worker imports it."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from core.data.split import Split
+from core.errors import InputError
+from core.jobs.run_files import load_optional_json, load_predictions, load_result
 from core.jobs.store import Store
 from core.jobs.tasks import SharedFit
 from core.runs.references import is_reference
@@ -60,11 +60,8 @@ def find(store: Store, spec, run, split: Split) -> SharedFit | None:
     done = store.finished_run_with(fingerprint)
     if done is None:
         return None
-    folder = store.path_inside(done.result_dir)
     try:
-        with np.load(folder / "predictions.npz", allow_pickle=False) as npz:
-            predictions = {k: npz[k] for k in npz.files}
-        summary = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+        predictions, summary = load_predictions(store, done.result_dir), load_result(store, done.result_dir)
     except (OSError, ValueError):
         return None
     summary.pop("evaluation", None)
@@ -72,13 +69,13 @@ def find(store: Store, spec, run, split: Split) -> SharedFit | None:
               and (summary.get("head") or {}).get("kind") == "softmax" and not summary.get("merge_map")
               and np.array_equal(predictions["validation_rows"], split.validation)
               and np.array_equal(predictions["test_rows"], split.test)
-              and (folder / "model.keras").is_file())
+              and (store.path_inside(done.result_dir) / "model.keras").is_file())
     if not usable:
         return None
-    optional = {name: json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-                for name in ("history", "encoder") if (folder / f"{name}.json").is_file()}
     return SharedFit(run_id=done.id, result_dir=done.result_dir, validation_proba=predictions["validation_proba"],
-                     test_proba=predictions["proba"], summary=summary, **optional)
+                     test_proba=predictions["proba"], summary=summary,
+                     history=load_optional_json(store, done.result_dir, "history"),
+                     encoder=load_optional_json(store, done.result_dir, "encoder"))
 
 
 def shares_model(recipes: list[str] | tuple[str, ...], settings=None) -> dict[str, str]:
@@ -93,7 +90,7 @@ def shares_model(recipes: list[str] | tuple[str, ...], settings=None) -> dict[st
             base = base_recipe(recipe)
             if base is not None and canonical_recipe(base, settings) in present:
                 shared[recipe] = canonical_recipe(base, settings)
-        except Exception:  # a recipe the registry refuses is reported elsewhere; it shares nothing
+        except InputError:  # a recipe the registry refuses is reported elsewhere; it shares nothing
             continue
     return shared
 

@@ -13,9 +13,9 @@ from typing import Any, Sequence
 import numpy as np
 from sklearn.metrics import auc, average_precision_score, brier_score_loss, precision_recall_curve, roc_curve
 
+from core.jobs.run_files import load_predictions, load_result
 from core.jobs.store import Store
 from core.results.experiment_results import ExperimentResults
-from core.results.files import load_predictions, load_result
 from core.strategies.recipe import display_order
 
 
@@ -55,8 +55,7 @@ def pooled(results: ExperimentResults, store: Store, recipe: str) -> Pooled | No
 
 
 def _result_classes(store: Store, result_dir: str) -> tuple[str, ...]:
-    with open(store.path_inside(result_dir) / "result.json", encoding="utf-8") as fh:
-        return tuple(json.load(fh).get("classes", ()))
+    return tuple(load_result(store, result_dir).get("classes", ()))
 
 
 def pooled_confusions(store: Store, results: ExperimentResults) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from core.jobs.records import Status
+from core.jobs.run_files import load_predictions
 from core.jobs.store import Store
-from core.results.files import load_predictions
 from core.runs.evaluate import HEADLINE_METRICS, ORDINAL_METRICS
 
 

@@ -31,8 +31,8 @@ from core.data.label_mapping import merged_classes, validate_mapping
 from core.errors import InputError
 from core.jobs.experiments import ExperimentSpec, submit
 from core.jobs.records import Status
+from core.jobs.run_files import load_predictions, load_result
 from core.jobs.store import Store
-from core.results.files import load_predictions, load_result
 from core.results.merge_suggestions import (
     MergeSuggestion,
     SeedOutputs,

@@ -20,3 +20,9 @@ def load_result(store: Store, result_dir: str) -> dict:
 def load_predictions(store: Store, result_dir: str) -> dict[str, np.ndarray]:
     with np.load(store.path_inside(result_dir) / "predictions.npz", allow_pickle=False) as npz:
         return {k: npz[k] for k in npz.files}
+
+
+def load_optional_json(store: Store, result_dir: str, name: str):
+    """A finished run's ``name``.json (``history``, ``encoder``), or None when the run has none."""
+    path = store.path_inside(result_dir) / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
