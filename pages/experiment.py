@@ -7,9 +7,9 @@ import streamlit as st
 from core.data.wording import duration, plural
 from core.errors import InputError
 from core.jobs.estimate import DataShape, estimate, sweeps_in_words
-from core.jobs.executors import estimate_place, where_runs_train
-from core.jobs.lease import live_worker_serves
+from core.jobs.executors import estimate_place, estimate_slots, where_runs_train
 from core.jobs.experiments import ExperimentSpec, label_problems, review, submit
+from core.jobs.lease import live_worker_serves
 from core.runs.lengths import training_in_words
 from core.runs.references import ALWAYS, REFERENCES
 from core.settings import TrainSettings, get_settings
@@ -256,7 +256,6 @@ st.subheader("3. Review and submit")
 planned, found = review(spec)
 problems += found
 serving = live_worker_serves(store(), get_settings().stale_after_s)  # how the running worker trains, if one does
-slots = serving["slots"] if serving and serving.get("executor") == "local" else get_settings().slots
 if planned is not None:  # recipes that cannot take this dataset's classes (e.g. anomaly on more than two)
     problems += label_problems(planned.recipes, LabelSet(tuple(info["classes"]), data_shape(dataset_id).class_counts,
                                                          bool(info["ordinal"])))
@@ -264,7 +263,7 @@ for problem in problems:
     st.error(problem, icon="⚠️")
 if planned is not None and not problems:
     st.write("Recipes: " + ", ".join(f"`{r}`" for r in planned.recipes))
-    guess = estimate(planned, data_shape(dataset_id), slots=slots)
+    guess = estimate(planned, data_shape(dataset_id), slots=estimate_slots(get_settings(), serving))
     for line in sweeps_in_words(planned, guess):
         st.write(line)
     st.info(f"{guess.runs} runs ({plural(len(planned.recipes), 'recipe')} + "

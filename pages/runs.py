@@ -149,7 +149,7 @@ def experiment_actions(experiment_id: int) -> None:
     if archive_col.button("Archive", key="experiment.archive",
                           help="Hide this experiment from the pickers; its finished runs and files stay, its queued "
                                "and running runs are cancelled. Restore it under Archived experiments at the bottom "
-                               "of this page (and re-queue them there)."):
+                               "of this page; its cancelled runs can then be re-queued with one button."):
         stopped = store().archive_experiment(experiment_id)
         flash(f"Experiment #{experiment_id} archived." + (f" {cancel_words(*stopped)}" if any(stopped) else ""))
         st.rerun()

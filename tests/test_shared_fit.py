@@ -121,3 +121,32 @@ def test_execute_run_of_a_threshold_without_its_base_trains_it(tmp_path):
     execute_run(store, threshold.id)
     result = _result(store, store.run(threshold.id))
     assert "model_from_run" not in result and result["trained_samples"] > 0
+
+
+def test_a_run_whose_base_model_was_deleted_meanwhile_fails_saying_so_and_trains_once_requeued(tmp_path):
+    from core.jobs.runner import store_result
+
+    store = Store(tmp_path / "workspace")
+    data = labeled({"bad": 30, "good": 90}, signal_rate=0.6)
+    experiment_id = submit(store, ExperimentSpec(dataset_id=store.add_dataset(data, name="tiny"),
+                                                 recipes=("threshold",), seeds=1, references=(),
+                                                 settings=TrainSettings(**TINY_TRAINING)))
+    decider = None
+    while (run := store.claim_next(os.getpid())) is not None:
+        if run.recipe == "threshold":
+            decider = run
+        else:
+            execute_run(store, run.id)  # the baseline (and the references) finish first
+    (base,) = store.runs(experiment=experiment_id, recipe="baseline")
+    result = train_run(task_for(store, decider.id))
+    assert result.model_from == base.result_dir
+    os.remove(store.path_inside(result.model_from) / "model.keras")  # its experiment deleted while it decided
+    store_result(store, decider.id, result)
+    failed = store.run(decider.id)
+    assert failed.status is Status.FAILED and "was deleted meanwhile; re-queue the run" in failed.error
+    assert not store.path_inside(f"runs/{decider.id}").exists()  # nothing partial kept
+    store.requeue(decider.id)
+    execute_run(store, store.claim_next(os.getpid()).id)
+    again = store.run(decider.id)
+    assert again.status is Status.FINISHED and (store.path_inside(again.result_dir) / "model.keras").is_file()
+    assert "model_from_run" not in json.loads((store.path_inside(again.result_dir) / "result.json").read_text())

@@ -26,22 +26,20 @@ def where_runs_train(settings: Settings, serving: dict | None = None) -> str:
     """One sentence for the Experiment page: where the worker's runs train — as the running worker recorded it
     (``serving``: ``core.jobs.lease.live_worker_serves``), else as ``settings`` (the app's, which a worker it
     starts inherits) say."""
-    if serving is not None:
-        executor, address, slots = serving.get("executor"), serving.get("ray_address"), serving.get("slots")
-        who = f"the running worker (pid {serving['pid']})"
-        if executor == "ray":
-            where = f"the Ray cluster at `{address}`" if address else "a Ray instance it started on this machine"
-            return (f"Runs train on {where}, one CPU each, up to {slots} at a time ({who}, Ray executor); it "
-                    "writes every result into the workspace.")
-        return f"Runs train on this machine, {slots} at a time ({who}, local executor)."
-    if settings.executor == "ray":
-        where = (f"the Ray cluster at `{settings.ray_address}`" if settings.ray_address
-                 else "a Ray instance the worker starts on this machine")
-        return (f"Runs train on {where}, one CPU each ({EXECUTOR_ENV}=ray); the worker on this machine writes every "
-                "result into the workspace.")
-    if settings.executor == "local":
-        return f"Runs train on this machine, {settings.slots} at a time (the local executor)."
-    return f"{EXECUTOR_ENV} is {settings.executor!r}: the worker will refuse it (choose {' or '.join(EXECUTORS)})."
+    if serving is None and settings.executor not in EXECUTORS:
+        return f"{EXECUTOR_ENV} is {settings.executor!r}: the worker will refuse it (choose {' or '.join(EXECUTORS)})."
+    executor = serving["executor"] if serving else settings.executor
+    slots = serving["slots"] if serving else settings.slots
+    worker = f"the running worker (pid {serving['pid']}), {'Ray' if executor == 'ray' else 'local'} executor" \
+        if serving else None
+    if executor == "ray":
+        address = serving.get("ray_address") if serving else settings.ray_address
+        where = (f"the Ray cluster at `{address}`" if address
+                 else f"a Ray instance {'it started' if serving else 'the worker starts'} on this machine")
+        how = f", up to {slots} at a time ({worker})" if serving else f" ({EXECUTOR_ENV}=ray)"
+        return f"Runs train on {where}, one CPU each{how}; the worker on this machine writes every result into the " \
+               "workspace."
+    return f"Runs train on this machine, {slots} at a time ({worker or 'the local executor'})."
 
 
 def estimate_place(settings: Settings, serving: dict | None = None) -> str:
@@ -49,3 +47,11 @@ def estimate_place(settings: Settings, serving: dict | None = None) -> str:
     ``where_runs_train``)."""
     executor = serving.get("executor") if serving is not None else settings.executor
     return "on this machine" if executor == "local" else "at this machine's pace (a cluster may be faster)"
+
+
+def estimate_slots(settings: Settings, serving: dict | None = None) -> int:
+    """How many runs the time estimate trains at once: a running local worker's slots (it may have been started
+    with ``--slots``), else this machine's setting — also for Ray, whose estimate is at this machine's pace."""
+    if serving is not None and serving.get("executor") == "local":
+        return int(serving["slots"])
+    return settings.slots

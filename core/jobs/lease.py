@@ -24,19 +24,22 @@ class WorkerAlreadyRunning(InputError):
     pass
 
 
+def _live(row, stale_after_s: float) -> bool:
+    """Whether a lease row is held by a live worker with a fresh heartbeat."""
+    return bool(row) and pid_alive(row["pid"]) and time.time() - row["heartbeat"] < stale_after_s
+
+
 def lease_holder(store: Store, stale_after_s: float) -> int | None:
     """The pid of a live worker on this workspace, or None."""
     row = store.lease()
-    if row and pid_alive(row["pid"]) and time.time() - row["heartbeat"] < stale_after_s:
-        return int(row["pid"])
-    return None
+    return int(row["pid"]) if _live(row, stale_after_s) else None
 
 
 def live_worker_serves(store: Store, stale_after_s: float) -> dict | None:
     """How the live worker on this workspace trains (``executor``, ``ray_address``, ``slots``), as it recorded in
     its lease; None without a live worker, or one that has not said yet (it does once its executor is up)."""
     row = store.lease()
-    if row is None or lease_holder(store, stale_after_s) is None or not row["serves"]:
+    if not _live(row, stale_after_s) or not row["serves"]:
         return None
     try:
         return {**json.loads(row["serves"]), "pid": int(row["pid"])}

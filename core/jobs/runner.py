@@ -112,6 +112,9 @@ def write_result(store: Store, run_id: int, result: RunResult) -> None:
 def _link(source, target) -> None:
     """A hard link where the file system allows one (a deleted experiment's folder leaves the file to the
     other name), else a copy."""
+    if not source.is_file():  # its experiment deleted while this run decided: nothing to link, nothing kept
+        raise FileNotFoundError(f"the model this run decided on ({source}) was deleted meanwhile; re-queue the run "
+                                "and it trains its own")
     try:
         os.link(source, target)
     except OSError:

@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,18 +69,14 @@ def _stored_parts(frame: pd.DataFrame, dataset_id: str) -> np.ndarray | None:
     return None
 
 
-
 def _freed_bytes(files: list[Path]) -> int:
     """The bytes deleting ``files`` frees. A run that decided on another run's model holds a hard link to that
     model file (``core.jobs.runner``): such a file counts once, and only when every link to it is deleted."""
-    sizes: dict[tuple[int, int], int] = {}
-    links: dict[tuple[int, int], int] = {}
-    seen: dict[tuple[int, int], int] = {}
-    for path in files:
-        stat = path.stat()
-        key = (stat.st_dev, stat.st_ino)
-        sizes[key], links[key], seen[key] = stat.st_size, stat.st_nlink, seen.get(key, 0) + 1
-    return sum(size for key, size in sizes.items() if seen[key] >= links[key])
+    stats = [path.stat() for path in files]
+    listed = Counter((s.st_dev, s.st_ino) for s in stats)  # how many of a file's links are among ``files``
+    unique = {(s.st_dev, s.st_ino): s for s in stats}
+    return sum(s.st_size for key, s in unique.items() if listed[key] >= s.st_nlink)
+
 
 class Store(QueueTables):
     """Datasets, experiments, runs, metrics and the job queue in one workspace."""

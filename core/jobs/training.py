@@ -21,10 +21,13 @@ from core.jobs.records import Status
 from core.jobs.tasks import Ended, RunResult, RunTask
 
 
-def _metrics_rows(evaluation) -> dict[tuple[str, str], float]:
+def _metrics_rows(evaluation, validation_macro_f1: float | None = None) -> dict[tuple[str, str], float]:
+    """The metrics rows of a run: overall and per class on test, and the validation macro-F1 when it has one."""
     rows = {("overall", k): v for k, v in evaluation.overall.items()}
     for cls, values in evaluation.per_class.items():
         rows.update({(f"class:{cls}", k): v for k, v in values.items()})
+    if validation_macro_f1 is not None:
+        rows[("validation", "macro_f1")] = validation_macro_f1
     return rows
 
 
@@ -123,9 +126,7 @@ def _train_lstm(task: RunTask, summary: dict, trainer, report, should_stop) -> t
                    decision=out.decision.to_json(), head=out.head.to_json(), notes=out.notes,
                    merge_map=out.merge_map, artifacts={k: v for k, v in out.artifacts.items() if k != "augmented"},
                    validation_macro_f1=out.validation_macro_f1)
-    metrics = _metrics_rows(evaluation)
-    if out.validation_macro_f1 is not None:
-        metrics[("validation", "macro_f1")] = out.validation_macro_f1
+    metrics = _metrics_rows(evaluation, out.validation_macro_f1)
     softmax = out.head.kind == "softmax" and out.validation is not None  # what a shared fit can decide on
     result = RunResult(summary, evaluation.to_json(), metrics,
                        _predictions(out.test_rows, out.test.y, out.y_pred, out.test.proba,
@@ -164,9 +165,7 @@ def _decide_on_shared_fit(task: RunTask, summary: dict) -> RunResult:
                    notes=[*base.get("notes", []), note], merge_map=None, artifacts=base.get("artifacts", {}),
                    validation_macro_f1=decided.validation_macro_f1, model_from_run=shared.run_id,
                    model_fit_seconds=base.get("fit_seconds"))
-    metrics = _metrics_rows(evaluation)
-    if decided.validation_macro_f1 is not None:
-        metrics[("validation", "macro_f1")] = decided.validation_macro_f1
+    metrics = _metrics_rows(evaluation, decided.validation_macro_f1)
     return RunResult(summary, evaluation.to_json(), metrics,
                      _predictions(split.test, test.y, decided.y_pred, test.proba, validation_rows=split.validation,
                                   validation_proba=shared.validation_proba),
